@@ -1,0 +1,1 @@
+"""Recurrent Networks from Scratch: the course package."""

@@ -1,0 +1,7 @@
+"""Benchmarks that print figures (never timed tests). Run all with `make bench`.
+
+Each section is a module here with a `main(argv)` function; `python -m rnnscratch.bench NAME`
+runs one section, no name runs them all in the order of `SECTIONS`.
+"""
+
+SECTIONS = ["book", "lstm", "grading"]
