@@ -29,7 +29,9 @@ def as_array(name: str, value) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - any conversion failure gets the same message
-        raise CheckError(f"{name}: could not turn a {type(value).__name__} into an array ({exc}).")
+        raise CheckError(
+            f"{name}: could not turn a {type(value).__name__} into an array ({exc})."
+        ) from None
     if array.dtype == object:
         raise CheckError(
             f"{name}: got a {type(value).__name__} that is not a rectangular array of numbers."
