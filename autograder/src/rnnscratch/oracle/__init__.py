@@ -1,0 +1,1 @@
+"""Torch float64 oracles: reference values computed with PyTorch, returned as numpy."""
