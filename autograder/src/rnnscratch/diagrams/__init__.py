@@ -1,0 +1,1 @@
+"""Diagrams drawn with matplotlib at build time (no image files in the repository)."""
