@@ -1,0 +1,32 @@
+"""Exercise checks shared by the nbgrader notebooks and the grader.
+
+Notebook test cells call `check("forget_gate", forget_gate, "visible")`. The grader uses
+`grading_inputs`, `save_inputs`, `record` (in the sandbox) and `judge` (trusted side).
+"""
+
+from rnnscratch.exercises.harness import (
+    check,
+    grading_inputs,
+    judge,
+    load_inputs,
+    record,
+    reference,
+    save_inputs,
+)
+from rnnscratch.exercises.hints import MISTAKES
+from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
+from rnnscratch.exercises.spec import Verdict
+
+__all__ = [
+    "ASSIGNMENTS",
+    "MISTAKES",
+    "SPECS",
+    "Verdict",
+    "check",
+    "grading_inputs",
+    "judge",
+    "load_inputs",
+    "record",
+    "reference",
+    "save_inputs",
+]

@@ -1,0 +1,233 @@
+"""check() for notebooks, record()/judge() for grading outside the student's process.
+
+Local mode (a student runs a test cell): `check(name, func, case)` draws the case inputs --
+visible cases from `reference_tensors.npz` beside the notebook, other cases fresh from OS
+entropy with a torch-float64 reference -- calls `func`, and raises CheckError with a message
+that names the mistake. Warnings raised by the student's code are silenced.
+
+Record mode (env var RNNSCRATCH_RECORD_DIR set; used by the grader inside the sandbox):
+`check` only calls `record`, which reads `inputs/<name>__<case>.npz`, calls `func` and writes
+`outputs/<name>__<case>.npz` (plain arrays + a JSON description) or `.json` {"error": ...}.
+It never raises and never compares. The trusted side then calls `judge`.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rnnscratch.checks import CheckError
+from rnnscratch.exercises.hints import MISTAKES
+from rnnscratch.exercises.plain import (
+    PlainError,
+    from_plain,
+    load_inputs,
+    read_npz,
+    read_plain,
+    save_inputs,
+    save_plain,
+    to_plain,
+    to_value,
+)
+from rnnscratch.exercises.registry import SPECS
+from rnnscratch.exercises.spec import RunError, Verdict, judge_outcome, run_student, visible_seed
+
+__all__ = [
+    "MISTAKES",
+    "RECORD_ENV",
+    "REFERENCE_FILE",
+    "check",
+    "evaluate",
+    "grading_inputs",
+    "judge",
+    "load_inputs",
+    "record",
+    "reference",
+    "save_inputs",
+    "Verdict",
+]
+
+RECORD_ENV = "RNNSCRATCH_RECORD_DIR"
+REFERENCE_FILE = "reference_tensors.npz"
+MAX_ERROR_CHARS = 2000
+
+
+def _stem(name: str, case: str) -> str:
+    return f"{name}__{case}"
+
+
+def _spec(name: str, case: str):
+    if name not in SPECS:
+        raise KeyError(f"unknown exercise function {name!r}")
+    spec = SPECS[name]
+    if case not in spec.cases:
+        raise KeyError(f"{name} has no test case {case!r} (cases: {sorted(spec.cases)})")
+    return spec
+
+
+def grading_inputs(name: str, case: str, seed: int) -> dict:
+    """Inputs of one test case (trusted side). Visible cases use their fixed seed, not `seed`."""
+    spec = _spec(name, case)
+    if case.startswith("visible"):
+        seed = visible_seed(name, case)
+    return spec.inputs(case, np.random.default_rng(seed))
+
+
+def reference(name: str, inputs: dict):
+    """The torch-float64 reference output for `inputs` (arrays, floats, tuples, dicts)."""
+    return SPECS[name].reference(inputs)
+
+
+# ----------------------------------------------------------------------------------------------
+# record mode (inside the sandbox) and the judge (trusted side)
+# ----------------------------------------------------------------------------------------------
+
+
+def _write_error(path: Path, error: RunError) -> None:
+    path.write_text(
+        json.dumps({"error": error.message[:MAX_ERROR_CHARS], "mistake": error.mistake})
+    )
+
+
+def record(name: str, func, case: str, record_dir) -> None:
+    """Run `func` on the recorded inputs of (name, case) and write its output as plain data.
+
+    Reads record_dir/inputs/<name>__<case>.npz; writes record_dir/outputs/<name>__<case>.npz
+    or .json {"error": message, "mistake": key}. Never raises: an exception in the student's
+    code, a KeyboardInterrupt (nbgrader's cell time limit) or a broken result is recorded.
+    """
+    out_dir = Path(record_dir) / "outputs"
+    stem = _stem(name, case)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for old in (out_dir / f"{stem}.npz", out_dir / f"{stem}.json"):
+            old.unlink(missing_ok=True)
+        spec = _spec(name, case)
+        inputs = load_inputs(Path(record_dir) / "inputs" / f"{stem}.npz")
+        outcome = run_student(spec, func, inputs)
+        if isinstance(outcome, RunError):
+            _write_error(out_dir / f"{stem}.json", outcome)
+        else:
+            save_plain(out_dir / f"{stem}.npz", *outcome)
+    except KeyboardInterrupt:
+        _write_error(out_dir / f"{stem}.json", RunError("interrupted (time limit reached)"))
+    except Exception as exc:  # noqa: BLE001 - record mode never raises
+        try:
+            _write_error(out_dir / f"{stem}.json", RunError(f"could not record: {exc}"))
+        except Exception:  # noqa: BLE001, S110 - nothing more can be done
+            pass
+
+
+def judge(name: str, case: str, inputs: dict, record_dir) -> Verdict:
+    """Trusted side: read what record() wrote for (name, case), compare with torch, diagnose.
+
+    inputs: the same dict that was saved to inputs/<name>__<case>.npz (from grading_inputs).
+    Files are read with allow_pickle=False and validated; anything malformed fails the test.
+    """
+    spec = _spec(name, case)
+    out_dir = Path(record_dir) / "outputs"
+    stem = _stem(name, case)
+    npz, js = out_dir / f"{stem}.npz", out_dir / f"{stem}.json"
+    head = f'{name}, test "{case}" ({spec.cases[case].about})'
+    if npz.is_file():
+        try:
+            outcome = read_plain(npz)
+        except (PlainError, ValueError, OSError, KeyError) as exc:
+            outcome = RunError(f"the recorded result could not be read ({exc}).", None)
+    elif js.is_file():
+        try:
+            data = json.loads(js.read_text()[: 4 * MAX_ERROR_CHARS])
+            message = str(data.get("error", "unknown error"))[:MAX_ERROR_CHARS]
+            mistake = data.get("mistake")
+            mistake = mistake if isinstance(mistake, str) and mistake in MISTAKES else None
+        except (ValueError, AttributeError, OSError):
+            message, mistake = "the recorded error could not be read.", None
+        outcome = RunError(message, mistake)
+    else:
+        return Verdict(False, f"{head}:\nno result was recorded.", "no_output")
+    return judge_outcome(spec, case, inputs, outcome, reference(name, inputs))
+
+
+# ----------------------------------------------------------------------------------------------
+# local mode
+# ----------------------------------------------------------------------------------------------
+
+_STORE_CACHE: dict = {}
+
+
+def _load_store(path: Path) -> dict:
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _STORE_CACHE:
+        _STORE_CACHE.clear()
+        _STORE_CACHE[key] = read_npz(path)
+    return _STORE_CACHE[key]
+
+
+def stored_case(name: str, case: str, path=None) -> tuple[dict, object] | None:
+    """(inputs, expected) of a visible case from a reference file, or None if absent."""
+    path = Path(path) if path is not None else Path.cwd() / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    arrays = _load_store(path)
+    prefix = _stem(name, case) + "."
+    if prefix + "out.__meta__" not in arrays:
+        return None
+    inputs = {}
+    outputs = {}
+    for key, value in arrays.items():
+        if key.startswith(prefix + "in."):
+            inputs[key[len(prefix) + 3 :]] = load_scalar(value)
+        elif key.startswith(prefix + "out.") and not key.endswith("__meta__"):
+            outputs[key[len(prefix) + 4 :]] = value
+    meta = json.loads(str(arrays[prefix + "out.__meta__"]))
+    return inputs, to_value(from_plain(meta, outputs))
+
+
+def load_scalar(value: np.ndarray):
+    """0-d integer/float arrays back to Python numbers (as `load_inputs` does)."""
+    if value.ndim == 0 and value.dtype.kind in "iu":
+        return int(value)
+    if value.ndim == 0 and value.dtype.kind == "f":
+        return float(value)
+    return value
+
+
+def reference_arrays(name: str, case: str, inputs: dict, expected) -> dict[str, np.ndarray]:
+    """The npz entries that store one visible case (inputs and expected output)."""
+    prefix = _stem(name, case) + "."
+    entries = {f"{prefix}in.{k}": np.asarray(v) for k, v in inputs.items()}
+    meta, arrays = to_plain(expected)
+    entries.update({f"{prefix}out.{k}": v for k, v in arrays.items()})
+    entries[f"{prefix}out.__meta__"] = np.asarray(json.dumps(meta, sort_keys=True))
+    return entries
+
+
+def evaluate(name: str, func, case: str) -> Verdict:
+    """Local mode without raising: run `func` on case `case` and return the Verdict."""
+    spec = _spec(name, case)
+    stored = stored_case(name, case) if case.startswith("visible") else None
+    if stored is not None:
+        inputs, expected = stored
+    else:
+        seed = visible_seed(name, case) if case.startswith("visible") else None
+        inputs = spec.inputs(case, np.random.default_rng(seed))
+        expected = reference(name, inputs)
+    outcome = run_student(spec, func, inputs)
+    return judge_outcome(spec, case, inputs, outcome, expected)
+
+
+def check(name: str, func, case: str) -> None:
+    """Test `func` as exercise function `name` on test case `case` (see the module docstring).
+
+    Raises CheckError whose message says what differs, where, and the most likely mistake.
+    In record mode (RNNSCRATCH_RECORD_DIR set) only records the output and never raises.
+    """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
+    record_dir = os.environ.get(RECORD_ENV)
+    if record_dir:
+        record(name, func, case, record_dir)
+        return
+    verdict = evaluate(name, func, case)
+    if not verdict.passed:
+        raise CheckError(verdict.message)

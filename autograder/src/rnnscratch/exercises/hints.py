@@ -1,0 +1,136 @@
+"""The hint catalogue: every mistake the checker can name, in plain words.
+
+Keys are stable: the grader stores them per test and the class report counts them. A spec may
+add a sentence specific to its function; the text here is the general explanation.
+"""
+
+MISTAKES: dict[str, str] = {
+    # --- what came back (type, structure, shape, finiteness) ------------------------------------
+    "not_defined": "The function is not defined: run the cell that defines it (and keep its name).",
+    "not_implemented": "The function still raises NotImplementedError: replace that line with "
+    "your code.",
+    "raised_exception": "Your function raised an exception on these inputs.",
+    "returned_none": "Your function returned None: did you forget the `return` statement?",
+    "torch_tensor": "You returned a torch tensor. The exercise is numpy from scratch: compute "
+    "with numpy and return a numpy array.",
+    "python_list": "You returned a Python list. Return a numpy array (build it with numpy "
+    "operations or np.stack / np.array).",
+    "integer_array": "You returned integers. Results must be floats: an int array usually comes "
+    "from np.zeros_like(int_array) or np.array([...]) of ints used as an output buffer.",
+    "tuple_for_array": "You returned a tuple where one array was expected (a trailing comma, or "
+    "returning extra values?).",
+    "wrong_structure": "The result does not have the expected structure (see the docstring).",
+    "missing_keys": "The returned dict is missing keys named in the docstring.",
+    "not_an_array": "You returned something that is not a numpy array of numbers.",
+    "scalar_for_array": "You returned a single number where an array was expected.",
+    "array_for_scalar": "You returned an array where a single number was expected: use "
+    "float(...) or .item().",
+    "wrong_shape": "The shape is wrong: compare with the shapes in the docstring.",
+    "not_finite": "The result contains NaN or infinity.",
+    "weight_transposed": "A weight matrix is used transposed. PyTorch stores W_ih as (H, D): "
+    "with batches of rows the term is x @ W_ih.T (and h_prev @ W_hh.T).",
+    "float32_precision": "The values agree only to float32 precision although the result is "
+    "float64: somewhere you compute in float32 (np.float32, a float32 buffer, or torch's "
+    "default dtype) and convert back.",
+    "no_output": "No result was recorded: the test did not run (an earlier error, a time limit "
+    "or a crash).",
+    # --- activations and numerics -------------------------------------------------------------
+    "tanh_for_sigmoid": "You used tanh where the sigmoid belongs (gates use the sigmoid, "
+    "range (0, 1)).",
+    "sigmoid_for_tanh": "You used the sigmoid where tanh belongs (range (-1, 1)).",
+    "activation_missing": "The nonlinearity is missing: you return the pre-activation.",
+    "relu_for_tanh": "You used ReLU where tanh belongs.",
+    "sigmoid_sign": "The sign inside the sigmoid is flipped: sigmoid(x) = 1 / (1 + exp(-x)).",
+    "unstable_sigmoid": "Overflow: exp of a large number is inf, and inf/inf is NaN. Use a form "
+    "that only exponentiates non-positive numbers (split on the sign of x).",
+    "unstable_softmax": "Overflow: subtract the maximum along the axis before exponentiating "
+    "(softmax is unchanged by a constant shift).",
+    "softmax_wrong_axis": "The softmax is normalised over the wrong axis: use the `axis` "
+    "argument (keepdims=True) so each slice along it sums to 1.",
+    # --- affine terms ---------------------------------------------------------------------------
+    "bias_dropped": "The bias terms are missing.",
+    "one_bias_only": "Only one of the two biases is used: PyTorch's cells add both b_ih and b_hh.",
+    "input_term_dropped": "The input term (W_ih x) is missing.",
+    "prev_state_term_dropped": "The previous-state term (W_hh h_prev) is missing.",
+    "weights_swapped": "The input and recurrent weights are swapped (W_ih must multiply x, "
+    "W_hh must multiply h_prev).",
+    # --- sequences --------------------------------------------------------------------------------
+    "h_t_for_h_prev": "The state is not carried from step to step: each step must use the state "
+    "the previous step produced (h_{t-1}), not h0, zeros or the step's own output.",
+    "h0_ignored": "The initial state h0 is ignored (the loop starts from zeros).",
+    "off_by_one": "The outputs are shifted by one step: hs[t] must be the state *after* "
+    "reading xs[t] (h_{t+1} in 1-based terms), not the state before it.",
+    "includes_initial_state": "The result includes the initial state: return only the T new "
+    "states, not h0 as well.",
+    "cell_state_not_carried": "The cell state c is not carried from step to step.",
+    # --- losses -----------------------------------------------------------------------------------
+    "ce_averaged_over_time": "The loss is averaged over time steps too: E = sum over t of the "
+    "batch mean.",
+    "ce_summed_over_batch": "The loss is summed over the batch: each step's term is the *mean* "
+    "over the batch.",
+    "ce_sign": "The sign is flipped: cross-entropy is the *negative* log-probability.",
+    "ce_probability_not_log": "You used the probability instead of its logarithm.",
+    # --- backward ---------------------------------------------------------------------------------
+    "tanh_derivative_missing": "The derivative of tanh is missing: multiply the upstream "
+    "gradient by (1 - h**2) before the matmuls.",
+    "derivative_uses_h_prev": "tanh' is computed from the wrong state: it is 1 - h_t**2 with this "
+    "step's output h_t, not h_{t-1}.",
+    "derivative_not_squared": "tanh'(a) is 1 - tanh(a)**2 = 1 - h**2, not 1 - h.",
+    "gradient_transposed": "A weight gradient is transposed: dW has the weight's shape, "
+    "dW_ih = da.T @ x with da (B, H), x (B, D).",
+    "bias_grad_not_summed": "The bias gradient must be summed over the batch (axis 0).",
+    "gradient_not_carried": "The gradient is not carried back through time: add dh_prev from "
+    "step t+1 to dhs[t] before going through step t.",
+    "gradient_not_accumulated": "Parameter gradients must be *summed* over all steps (the "
+    "weights are shared), not overwritten by the last step.",
+    "dh0_missing": "dh0 is missing: it is the dh_prev that comes out of the first step.",
+    "dW_hh_uses_h_t": "dW_hh pairs the step's da with h_{t-1} (the state that was multiplied), "
+    "not with h_t.",
+    "truncation_window": "The truncation window is wrong: with truncate=k the loss term at step "
+    "t reaches the k steps t, t-1, ..., t-k+1.",
+    "truncation_ignored": "`truncate` is ignored: the result equals full BPTT.",
+    "sigmoid_derivative_wrong": "sigmoid'(a) is s * (1 - s) with s the gate value.",
+    "cell_tanh_derivative_missing": "The path from h to c misses tanh': dc += dh * o * (1 - "
+    "tanh(c)**2).",
+    "forget_gate_not_applied": "dc_prev must be multiplied by the forget gate: dc_prev = dc * f.",
+    "cell_gradient_not_carried": "The cell-state gradient is not carried back through time "
+    "(dc from step t+1 must enter step t).",
+    # --- clipping and measuring -------------------------------------------------------------------
+    "clip_per_tensor": "Each gradient is clipped by its own norm; clip_grad_norm uses ONE global "
+    "norm over all gradients together.",
+    "clip_always_scales": "The gradients are rescaled even when the norm is below max_norm: "
+    "the factor is min(1, max_norm / (total + 1e-6)).",
+    "norm_not_square_rooted": "The norm is the square root of the sum of squares.",
+    "clip_one_sided": "Clip both sides: entries go to the interval [-clip_value, clip_value].",
+    "clip_by_norm_not_value": "clip_grad_value clips each entry, it does not rescale by a norm.",
+    "wrong_norm": "Use the Frobenius norm (square root of the sum of squared entries) of each "
+    "Jacobian, then the mean over the batch.",
+    "reversed_distance": "The result is reversed: entry k must be the distance k = T - t.",
+    "batch_summed": "Average over the batch (mean), do not sum.",
+    # --- gates ------------------------------------------------------------------------------------
+    "gates_swapped": "Two gates are swapped.",
+    "forget_gate_ignored": "The forget gate is not applied to c_prev.",
+    "extra_tanh": "There is a tanh too many: the cell update c = f * c_prev + i * g has no "
+    "nonlinearity.",
+    "cs231n_gate_order": "The gate blocks are packed in the order i, f, o, g (CS231n's); "
+    "PyTorch's order is i, f, g, o.",
+    "bias_counted_twice": "Each bias must go to its own slot: b_i* into bias_ih_l0 and b_h* into "
+    "bias_hh_l0 (you counted a bias twice or put the sum in both).",
+    "not_an_lstm": "Return a torch.nn.LSTM module holding your weights.",
+    "reset_before_matmul": "The reset gate is applied before the matmul (Cho et al.'s form); "
+    "PyTorch applies it after: r * (W_hn h_prev + b_hn).",
+    "reset_after_matmul": "The reset gate is applied after the matmul (PyTorch's form); Cho et "
+    "al. apply it to h_prev before the matmul: W_hn (r * h_prev).",
+    "reset_excludes_bias": "The reset gate must also scale b_hn: r * (W_hn h_prev + b_hn).",
+    "reset_ignored": "The reset gate is not applied.",
+    "update_gate_flipped": "The update gate blends the wrong way round: h = (1 - z) * n + z * "
+    "h_prev (z = 1 keeps the old state).",
+}
+
+
+def explain(key: str | None, extra: str = "") -> str:
+    """The catalogue text for `key`, followed by a function-specific sentence if given."""
+    if key is None:
+        return extra
+    text = MISTAKES.get(key, "")
+    return f"{text} {extra}".strip()
