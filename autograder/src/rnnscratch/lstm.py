@@ -15,11 +15,6 @@ LSTM_KEYS = tuple(f"W_i{g}" for g in GATES) + tuple(f"W_h{g}" for g in GATES)
 LSTM_KEYS += tuple(f"b_i{g}" for g in GATES) + tuple(f"b_h{g}" for g in GATES)
 
 
-def _affine(x, h_prev, W_x, W_h, b_x, b_h):
-    """Pre-activation W_x x + b_x + W_h h + b_h for a batch: (B, H)."""
-    return x @ W_x.T + b_x + h_prev @ W_h.T + b_h
-
-
 def forget_gate(x, h_prev, W_if, W_hf, b_if, b_hf):
     """Forget gate: how much of each cell-state entry to keep.
 
