@@ -47,5 +47,18 @@ linkcheck: $(STAMP)  ## check external links (needs the internet; not part of CI
 	$(VENV)/bin/jupyter-book build . --builder linkcheck
 
 clean:  ## remove build outputs and grading state (keeps .venv)
-	rm -rf _build .pytest_cache .ruff_cache gradebook.db submitted autograded feedback
+	rm -rf _build .pytest_cache .ruff_cache gradebook.db submitted autograded feedback grades.csv reports .grading-secret
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# --- grading (instructor workflow; see book/instructor-guide.md) ---
+.PHONY: grade grading-demo
+JOBS ?= 2
+
+grade: $(STAMP) system-deps  ## autograde submitted/ in the sandbox (JOBS=2), then feedback, grades.csv, class reports
+	$(PY) -m rnnscratch.grading autograde --jobs $(JOBS)
+	$(PY) -m rnnscratch.grading feedback
+	$(PY) -m rnnscratch.grading export
+	$(PY) -m rnnscratch.grading report
+
+grading-demo: $(STAMP) system-deps  ## grade a synthetic class end to end in a temporary course directory
+	$(PY) -m rnnscratch.grading demo --jobs $(JOBS)

@@ -1,0 +1,18 @@
+"""The instructor's grader: nbgrader's course layout and gradebook, student code sandboxed.
+
+A pipeline of single-purpose modules, in the order they run::
+
+    source    read the source notebook: graded cells, points, the check(name, func, case) calls
+    collect   find and read each submission in submitted/ (never modified)
+    plan      the cells to run: the student's answers, locked/test cells restored from source,
+              test cells replaced by record cells (no test source enters the sandbox)
+    isolate   run the plan in a bubblewrap sandbox (sandbox.py, runner.py); outputs come back
+              as plain data (.npz without pickle / JSON)
+    compare   judge every output against the torch reference in this (trusted) process
+    record    scores into nbgrader's gradebook, the autograded notebook for formgrader
+    feedback  one HTML page per submission      report   one HTML page per assignment
+
+``pipeline.autograde`` chains collect -> ... -> record over a class with ``jobs`` sandboxes at a
+time; ``python -m rnnscratch.grading --help`` lists the commands (release, collect, autograde,
+feedback, export, report, demo).
+"""

@@ -1,0 +1,171 @@
+"""Autograde a class: collect -> run in isolation -> compare -> record, for every student.
+
+Submissions run in parallel (``jobs`` sandboxes at a time); judging happens in this trusted
+process and the gradebook is written by one thread only. Anything that goes wrong with one
+submission (including a bug in the grader) is caught, scored zero with the reason, and the run
+goes on: the exit status says whether every submission could be graded, the gradebook says
+what each scored.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rnnscratch.grading import isolate, plan, record, sandbox, source
+from rnnscratch.grading.collect import Submission, collect, students
+from rnnscratch.grading.compare import CellResult, PairResult, judge_all
+from rnnscratch.grading.course import Course
+
+
+@dataclass
+class Graded:
+    student: str
+    assignment: str
+    score: float
+    max_auto: float
+    problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    runs: int = 0
+
+
+def release_files(course: Course, aid: str) -> list[Path]:
+    """Data files that sit beside the released notebook (e.g. reference_tensors.npz)."""
+    folder = course.release_dir / aid
+    if not folder.is_dir():
+        folder = course.source_dir / aid
+        return sorted(p for p in folder.glob("*.npz") if p.is_file())
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb")
+
+
+def _zero(assignment: source.Assignment, why: str) -> list[CellResult]:
+    return [
+        CellResult(t.grade_id, t.points, 0.0, [PairResult(n, c, False, why) for n, c in t.pairs])
+        for t in assignment.tests
+    ]
+
+
+def _key(cell: plan.PlanCell, index: int) -> str | int:
+    """Where a plan cell's printed output goes: its grade_id, or its place in the student's
+    notebook (cells the student added)."""
+    if cell.grade_id:
+        return cell.grade_id
+    return cell.student_index if cell.student_index is not None else -1 - index
+
+
+def grade_one(course: Course, assignment: source.Assignment, student: str, work: Path) -> dict:
+    """Collect, run and judge one submission; returns what ``record`` needs (never raises)."""
+    start = time.monotonic()
+    sub = collect(course, assignment.name, student)
+    out = {"sub": sub, "notes": list(sub.notes), "errors": {}, "runs": 0, "log": ""}
+    try:
+        if sub.problem:
+            out["results"] = _zero(assignment, f"not graded: {sub.problem}")
+        else:
+            cells, notes = plan.build(assignment, sub.notebook)
+            out["notes"] += notes
+            pairs = [p for t in assignment.tests for p in t.pairs]
+            seed = course.seed(assignment.name, student)
+            inputs = isolate.write_inputs(course, pairs, seed, work / "inputs")
+            outcome = isolate.run(
+                course, cells, work / "inputs", work, release_files(course, assignment.name)
+            )
+            out["runs"], out["log"] = outcome.runs, outcome.log
+            for index, text in outcome.cell_output.items():
+                out["errors"][_key(cells[index], index)] = text
+            for index, why in {**outcome.cell_errors, **outcome.stopped}.items():
+                if 0 <= index < len(cells):
+                    key = _key(cells[index], index)
+                    out["errors"][key] = (out["errors"].get(key, "") + "\n" + why).strip()
+                    if not cells[index].grade_id:
+                        out["notes"].append(f"a cell you added failed: {why}")
+                else:
+                    out["notes"].append(f"the run stopped early: {why}")
+            out["results"] = judge_all(course, assignment, cells, outcome, inputs)
+    except Exception as exc:  # noqa: BLE001 - never let one submission stop the class
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        sub.problem = f"the grader failed on this submission ({detail}); ask the instructor"
+        out["results"] = _zero(assignment, sub.problem)
+        out["trace"] = traceback.format_exc()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out["seconds"] = time.monotonic() - start
+    return out
+
+
+def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -> Graded:
+    sub: Submission = out["sub"]
+    results: list[CellResult] = out["results"]
+    answered = record.answered_cells(assignment, sub.notebook if not sub.problem else None)
+    record.save_scores(course, assignment, sub, results, answered, gb)
+    nb = record.autograded_notebook(
+        assignment,
+        None if sub.problem else sub.notebook,
+        results,
+        out["errors"],
+        out["notes"],
+        sub.problem,
+    )
+    extra = {
+        "problem": sub.problem,
+        "notes": out["notes"],
+        "seconds": out["seconds"],
+        "runs": out["runs"],
+        "log_tail": out["log"][-4000:],  # for the instructor; not shown in the feedback
+        "grader_trace": out.get("trace"),
+    }
+    record.write_autograded(course, sub, nb, results, extra)
+    return Graded(
+        sub.student,
+        sub.assignment,
+        sum(r.score for r in results),
+        assignment.max_auto,
+        sub.problem,
+        out["notes"],
+        out["seconds"],
+        out["runs"],
+    )
+
+
+def autograde(
+    course: Course,
+    aid: str,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    log=print,
+) -> list[Graded]:
+    """Grade every submission of ``aid`` (or only the students in ``only``)."""
+    assignment = source.load(course.source_notebook(aid), aid)
+    broken = sandbox.selftest(course.secret_paths())
+    if broken:
+        raise RuntimeError(broken)
+    record.register(course, assignment)
+    course.secret()  # create it before the threads start
+    who = only or students(course)
+    graded: list[Graded] = []
+    root = Path(tempfile.mkdtemp(prefix="rnnscratch-grading-"))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, record.gradebook(course) as gb:
+            futures = {
+                pool.submit(grade_one, course, assignment, s, root / f"w{i}"): s
+                for i, s in enumerate(who)
+            }
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    g = _record(course, assignment, future.result(), gb)
+                except Exception as exc:  # noqa: BLE001 - log it, go on with the class
+                    gb.db.rollback()
+                    g = Graded(student, aid, 0.0, assignment.max_auto, f"not recorded: {exc}")
+                graded.append(g)
+                flag = f"  ({g.problem})" if g.problem else ""
+                log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return sorted(graded, key=lambda g: g.student)

@@ -1,0 +1,339 @@
+"""The grader end to end: a fixture class of honest, broken and hostile submissions.
+
+Each fixture is generated from the released notebook (tests/fixtures/grading/classroom.py),
+graded in the bubblewrap sandbox with two jobs at a time, and must end with the expected score
+and a message in its feedback, without changing anyone else's grade, stopping the run, or
+touching the submitted files. Needs bubblewrap (``make system-deps``); runs as root in CI.
+"""
+
+import hashlib
+import html
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from rnnscratch.grading import __main__ as cli
+from rnnscratch.grading import feedback, pipeline, report, sandbox, source
+from rnnscratch.grading.course import Course
+from rnnscratch.grading.record import gradebook
+from rnnscratch.grading.sandbox import Limits
+
+HERE = Path(__file__).parent
+spec = importlib.util.spec_from_file_location("classroom", HERE / "fixtures/grading/classroom.py")
+classroom = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(classroom)
+
+needs_sandbox = pytest.mark.skipif(
+    not sandbox.available() and os.environ.get("CI") != "true",
+    reason="bubblewrap/prlimit missing (make system-deps)",
+)
+LIMITS = Limits(cell_seconds=15.0, grace_seconds=2.0)  # generous: the machine is shared
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+class Listener:
+    """A TCP server on the host's loopback that counts connections (the network fixture)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the whole fixture class once; the tests below inspect the result."""
+    root = tmp_path_factory.mktemp("course")
+    aid = classroom.make_course(root)
+    course = Course(root, limits=LIMITS)
+    listener = Listener()
+    expect = classroom.build_class(root, aid, {"port": listener.port})
+    # the honest student alone first: their grade must not change when the class runs
+    pipeline.autograde(course, aid, only=["correct"], jobs=1, log=lambda *a: None)
+    before = _scores(course, aid)["correct"]
+    hashes = _hashes(course.submitted)
+    lines = []
+    graded = pipeline.autograde(course, aid, jobs=2, log=lines.append)
+    listener.close()
+    feedback.write(course, aid)
+    return {
+        "course": course,
+        "aid": aid,
+        "expect": expect,
+        "graded": {g.student: g for g in graded},
+        "before": before,
+        "hashes": hashes,
+        "connections": listener.connections,
+        "assignment": source.load(course.source_notebook(aid), aid),
+        "log": lines,
+    }
+
+
+def _scores(course: Course, aid: str) -> dict[str, dict[str, float | None]]:
+    """student -> grade_id -> auto score, read back from nbgrader's gradebook."""
+    out: dict[str, dict] = {}
+    with gradebook(course) as gb:
+        for sub in gb.assignment_submissions(aid):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out.setdefault(sub.student.id, {})[g.name] = g.auto_score
+    return out
+
+
+def _expected_cell_scores(assignment, expect) -> dict[str, float]:
+    losing = set(expect.get("lose", []))
+    if "rnn_cell" in losing:
+        losing.add("rnn_forward")  # the solution's rnn_forward calls the student's rnn_cell
+    scores = {}
+    for test in assignment.tests:
+        fails = expect.get("zero") or any(name in losing for name, _ in test.pairs)
+        scores[test.grade_id] = 0.0 if fails else test.points
+    return scores
+
+
+@needs_sandbox
+def test_every_fixture_gets_its_expected_score(graded):
+    scores = _scores(graded["course"], graded["aid"])
+    table = []
+    for name, expect in graded["expect"].items():
+        want = _expected_cell_scores(graded["assignment"], expect)
+        got = {gid: scores[name].get(gid) for gid in want}
+        table.append(f"{name}: {sum(v or 0 for v in got.values()):g}")
+        assert got == want, f"{name}: expected {want}, got {got}"
+    print("\n".join(table))
+
+
+@needs_sandbox
+def test_every_fixture_has_a_message_in_its_feedback(graded):
+    course, aid = graded["course"], graded["aid"]
+    for name, expect in graded["expect"].items():
+        page = (course.feedback / name / aid / f"{aid}.html").read_text()
+        assert "Score:" in page
+        if "note" in expect:
+            assert expect["note"] in page, f"{name}: '{expect['note']}' not in its feedback"
+        results = json.loads((course.autograded / name / aid / "results.json").read_text())
+        failed = [p for c in results["cells"] for p in c["pairs"] if not p["passed"]]
+        if expect.get("lose") or expect.get("zero"):
+            assert failed and all(p["message"].strip() for p in failed), name
+            assert any(html.escape(p["message"].splitlines()[-1]) in page for p in failed), name
+        if "mistake" in expect:
+            assert expect["mistake"] in {p["mistake"] for p in failed}, name
+
+
+@needs_sandbox
+def test_the_honest_students_grade_does_not_change(graded):
+    scores = _scores(graded["course"], graded["aid"])
+    assert scores["correct"] == graded["before"]
+    assert sum(v for v in graded["before"].values() if v) == graded["assignment"].max_auto
+
+
+@needs_sandbox
+def test_submissions_are_untouched_and_the_run_finished(graded):
+    assert _hashes(graded["course"].submitted) == graded["hashes"]
+    assert set(graded["graded"]) == set(graded["expect"])
+
+
+@needs_sandbox
+def test_no_network_from_the_sandbox(graded):
+    assert graded["connections"] == 0
+
+
+@needs_sandbox
+def test_feedback_and_autograded_notebooks_never_show_hidden_tests(graded):
+    course = graded["course"]
+    hidden = [
+        f'check("{n}", {n}, "{c}")'
+        for t in graded["assignment"].tests
+        for n, c in t.pairs[len(t.pairs) - t.hidden_pairs :]
+    ]
+    assert hidden
+    files = list(course.feedback.rglob("*.html")) + list(course.autograded.rglob("*.ipynb"))
+    assert files
+    for path in files:
+        text = path.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text, path
+        for call in hidden:
+            assert call not in text and call.replace('"', '\\"') not in text, (path, call)
+
+
+@needs_sandbox
+def test_nbgrader_tools_read_our_gradebook(graded, tmp_path):
+    """nbgrader's own feedback and export run on what the grader wrote (formgrader uses the
+    same GetGrades machinery), and a manual grade set as formgrader would survive a regrade."""
+    course, aid = graded["course"], graded["aid"]
+    manual = [c for c in graded["assignment"].cells if c.role == "manual"]
+    assert manual
+    with Gradebook(course.db_url) as gb:
+        grade = gb.find_grade(manual[0].grade_id, aid, aid, "correct")
+        assert grade.needs_manual_grade
+        grade.manual_score = manual[0].points
+        gb.db.commit()
+    pipeline.autograde(course, aid, only=["correct"], log=lambda *a: None)
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_grade(manual[0].grade_id, aid, aid, "correct").manual_score == (
+            manual[0].points
+        )
+    feedback.write(course, aid, ["correct"])
+    assert (
+        f"{manual[0].points:g} / {manual[0].points:g}"
+        in (course.feedback / "correct" / aid / f"{aid}.html").read_text()
+    )
+    csv = tmp_path / "grades.csv"
+    assert cli.main(["--course", str(course.root), "export", "--to", str(csv)]) == 0
+    rows = csv.read_text().splitlines()
+    assert len(rows) == 1 + len(graded["expect"])
+    # formgrader's own page for manual grading renders the autograded notebook
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {
+        "assignment_id": aid,
+        "notebook_id": aid,
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "correct",
+        "last_name": None,
+        "first_name": None,
+        "notebook_path": "/x",
+    }
+    page, _ = HTMLExporter(config=config).from_filename(
+        str(course.autograded / "correct" / aid / f"{aid}.ipynb"), resources=resources
+    )
+    assert manual[0].grade_id in page and "BEGIN HIDDEN TESTS" not in page
+    out = tmp_path / "nbfeedback"
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "generate_feedback",
+        aid,
+        "--student",
+        "correct",
+        "--force",
+        *course.nbgrader_args(),
+        f"--CourseDirectory.feedback_directory={out}",
+    ]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    subprocess.run(cmd, cwd=course.root, check=True, capture_output=True, env=env)
+    page = next(out.rglob("*.html")).read_text()
+    assert "BEGIN HIDDEN TESTS" not in page
+
+
+@needs_sandbox
+def test_class_report_has_the_three_plots(graded):
+    course, aid = graded["course"], graded["aid"]
+    page = report.write(course, aid).read_text()
+    assert page.count('<img src="data:image/png;base64,') == 3
+    assert "Pass rate per test cell" in page and "Most frequent mistakes" in page
+    assert 'alt=""' not in page
+
+
+@needs_sandbox
+def test_sandbox_identity_and_view(tmp_path):
+    """Directly: uid 65534, the course and /tmp hidden, scratch writable, no network."""
+    secret = tmp_path / "course"
+    secret.mkdir()
+    (secret / "gradebook.db").write_text("secret")
+    probe = (
+        "import os, socket, json, sys\n"
+        "r = {'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd()}\n"
+        f"r['course'] = os.path.exists({str(secret)!r})\n"
+        "open('scratch.txt', 'w').write('ok'); r['scratch'] = open('scratch.txt').read()\n"
+        "try:\n    open('/usr/evil', 'w'); r['rootfs'] = 'writable'\n"
+        "except OSError:\n    r['rootfs'] = 'read-only'\n"
+        "r['ifaces'] = sorted(n for _, n in socket.if_nameindex())\n"
+        "print(json.dumps(r))\n"
+    )
+    result = sandbox.run(
+        [sys.executable, "-I", "-c", probe],
+        mounts=[],
+        hide=[secret],
+        limits=Limits(),
+        env={"PATH": "/usr/bin:/bin", "HOME": "/home/student"},
+        progress_fd_arg=False,
+    )
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data == {
+        "uid": 65534,
+        "gid": 65534,
+        "cwd": "/home/student",
+        "course": False,
+        "scratch": "ok",
+        "rootfs": "read-only",
+        "ifaces": ["lo"],
+    }
+
+
+def test_source_parsing_finds_points_pairs_and_strips_hidden_tests():
+    nb = classroom.mini_source()
+    text = nb.cells[3].source
+    assert source.check_calls(text) == [
+        ("sigmoid", "visible"),
+        ("sigmoid", "random"),
+        ("sigmoid", "extreme"),
+    ]
+    stripped = source.strip_hidden(text)
+    assert source.check_calls(stripped) == [("sigmoid", "visible")]
+    assert "random" not in stripped
+
+
+def test_cli_help_lists_every_step(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for step in ("release", "collect", "autograde", "feedback", "export", "report", "demo"):
+        assert step in out
+
+
+@needs_sandbox
+def test_collect_command_names_each_problem(graded, capsys):
+    course, aid = graded["course"], graded["aid"]
+    assert cli.main(["--course", str(course.root), "collect", aid]) == 0
+    lines = {line.split(":")[0].split()[-1]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["correct"].endswith(": ok")
+    assert "empty" in lines["empty_file"]
+    assert "not a valid notebook" in lines["malformed"]
+    assert "no submission" in lines["wrong_assignment"]
+    assert "was named my_copy.ipynb" in lines["misnamed_notebook"]
