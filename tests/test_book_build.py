@@ -1,4 +1,4 @@
-"""The built book (what `make book` produces, `make test` builds it first) is complete and offline."""
+"""The built book (`make book`; `make test` builds it first) is complete and offline."""
 
 import os
 import re
