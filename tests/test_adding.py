@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from rnnscratch.adding import (
     MEAN_BASELINE_MSE,
@@ -13,14 +12,7 @@ from rnnscratch.adding import (
     solved_fraction,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small recurrent models train fastest (and least disturbed by other jobs) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_batch_shapes_and_markers():

@@ -26,14 +26,7 @@ from rnnscratch.corpus import (
     unigram_bpc,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small recurrent models train fastest (and least disturbed by other jobs) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from rnnscratch.prices import (
     Standardiser,
@@ -18,14 +17,7 @@ from rnnscratch.prices import (
     train_lstm_forecaster,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small recurrent models train fastest (and least disturbed by other jobs) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_goog_loads_in_time_order():

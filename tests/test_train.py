@@ -7,14 +7,7 @@ import torch
 from rnnscratch.seed import set_seed
 from rnnscratch.train import History, count_parameters, evaluate, predict, smooth, train
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small recurrent models train fastest (and least disturbed by other jobs) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _linear_problem():

@@ -1,0 +1,13 @@
+"""Shared pytest fixtures."""
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def one_thread():
+    """Small recurrent models train fastest (and least disturbed by other jobs) on one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
