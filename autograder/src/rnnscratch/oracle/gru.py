@@ -7,10 +7,11 @@ Argument names match the numpy functions (`torch_reset_gate(x, h_prev, W_ir, W_h
 import numpy as np
 import torch
 
-from rnnscratch.oracle.lstm import _affine, _np, _t
+from rnnscratch.gru import GRU_KEYS
+from rnnscratch.oracle import to_numpy as _np
+from rnnscratch.oracle import to_tensor as _t
+from rnnscratch.oracle.lstm import _affine
 from rnnscratch.params import gru_params_to_torch
-
-GRU_KEYS = tuple(f"{w}{g}" for w in ("W_i", "W_h", "b_i", "b_h") for g in ("r", "z", "n"))
 
 
 def torch_reset_gate(x, h_prev, W_ir, W_hr, b_ir, b_hr):

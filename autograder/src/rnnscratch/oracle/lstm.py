@@ -9,19 +9,10 @@ exercise test can call either with the same keyword arguments.
 import numpy as np
 import torch
 
+from rnnscratch.lstm import LSTM_KEYS
+from rnnscratch.oracle import to_numpy as _np
+from rnnscratch.oracle import to_tensor as _t
 from rnnscratch.params import lstm_params_to_torch
-
-LSTM_KEYS = tuple(f"{w}{g}" for w in ("W_i", "W_h", "b_i", "b_h") for g in ("i", "f", "g", "o"))
-
-
-def _t(x, grad=False):
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
-def _np(x):
-    return x.detach().cpu().numpy()
 
 
 def _affine(x, h_prev, W_x, W_h, b_x, b_h):

@@ -7,6 +7,9 @@ gradients come from autograd. Tests and book pages compare our numpy code agains
 import numpy as np
 import torch
 
+from rnnscratch.oracle import to_numpy as _np
+from rnnscratch.oracle import to_tensor as _t
+
 PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh")
 TORCH_NAMES = {
     "W_ih": "weight_ih_l0",
@@ -14,14 +17,6 @@ TORCH_NAMES = {
     "b_ih": "bias_ih_l0",
     "b_hh": "bias_hh_l0",
 }
-
-
-def _t(x, grad=False):
-    return torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
-def _np(x):
-    return x.detach().cpu().numpy()
 
 
 def sigmoid(x):
