@@ -242,18 +242,14 @@ def test_nbgrader_tools_read_our_gradebook(graded, tmp_path):
     )
     assert manual[0].grade_id in page and "BEGIN HIDDEN TESTS" not in page
     out = tmp_path / "nbfeedback"
-    cmd = [
-        sys.executable,
-        "-m",
-        "nbgrader",
+    cmd = course.nbgrader_command(
         "generate_feedback",
         aid,
         "--student",
         "correct",
         "--force",
-        *course.nbgrader_args(),
         f"--CourseDirectory.feedback_directory={out}",
-    ]
+    )
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     subprocess.run(cmd, cwd=course.root, check=True, capture_output=True, env=env)
     page = next(out.rglob("*.html")).read_text()

@@ -55,16 +55,7 @@ def _nbgrader(root: Path, aids: list[str], students: int) -> tuple[float, int]:
     for aid in aids:
         synthetic.make_class(course, aid, students, seed=1)
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbgrader",
-                "generate_assignment",
-                aid,
-                "--force",
-                "--log-level=ERROR",
-                *course.nbgrader_args(),
-            ],
+            course.nbgrader_command("generate_assignment", aid, "--force", "--log-level=ERROR"),
             cwd=root,
             check=True,
             capture_output=True,
@@ -74,16 +65,7 @@ def _nbgrader(root: Path, aids: list[str], students: int) -> tuple[float, int]:
     for aid in aids:
         # nbgrader exits 1 when any student errors; the gradebook has the scores anyway
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbgrader",
-                "autograde",
-                aid,
-                "--force",
-                "--log-level=ERROR",
-                *course.nbgrader_args(),
-            ],
+            course.nbgrader_command("autograde", aid, "--force", "--log-level=ERROR"),
             cwd=root,
             capture_output=True,
             env=_env(),

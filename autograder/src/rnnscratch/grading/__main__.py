@@ -43,7 +43,7 @@ def cmd_collect(args) -> int:
     status = 0
     for aid in _aids(course, args.assignment):
         if args.exchange:
-            cmd = [sys.executable, "-m", "nbgrader", "collect", aid, *course.nbgrader_args()]
+            cmd = course.nbgrader_command("collect", aid)
             status |= subprocess.run(cmd, cwd=course.root).returncode
         for student in collect_mod.students(course):
             sub = collect_mod.collect(course, aid, student)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,10 @@ class Course:
 
     def source_notebook(self, aid: str) -> Path:
         return self.source_dir / aid / f"{aid}.ipynb"
+
+    def nbgrader_command(self, subcommand: str, *args: str) -> list[str]:
+        """``python -m nbgrader SUBCOMMAND ARGS...`` with the settings for this layout."""
+        return [sys.executable, "-m", "nbgrader", subcommand, *args, *self.nbgrader_args()]
 
     def nbgrader_args(self) -> list[str]:
         """Command-line settings that make nbgrader use this layout."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -58,14 +57,5 @@ def _release(source_path: Path):
 
 def release(course: Course, aid: str) -> int:
     """``nbgrader generate_assignment`` into the release folder (and the gradebook)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "nbgrader",
-        "generate_assignment",
-        aid,
-        "--force",
-        "--log-level=WARN",
-        *course.nbgrader_args(),
-    ]
+    cmd = course.nbgrader_command("generate_assignment", aid, "--force", "--log-level=WARN")
     return subprocess.run(cmd, cwd=course.root).returncode
