@@ -24,7 +24,7 @@ system-deps:  ## install the Debian packages the tests use (chromium, chromedriv
 	@bash .ci/system-deps
 
 book: $(STAMP)  ## build the book into _build/html, executing every page (fails on any error or warning)
-	$(PY) -m rnnscratch.book build
+	$(PY) -m rnnscratch.booktools.book build
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(VENV)/bin/ruff check .

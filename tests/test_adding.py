@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnscratch.adding import (
+from rnnscratch.experiments.adding import (
     MEAN_BASELINE_MSE,
     SOLVED_TOLERANCE,
     adding_batch,

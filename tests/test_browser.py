@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnscratch import site
+from rnnscratch.booktools import site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

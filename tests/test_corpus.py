@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.corpus import (
+from rnnscratch.experiments.corpus import (
     UNK,
     CharLSTM,
     Vocab,

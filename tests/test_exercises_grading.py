@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch import lstm, rnn
+from rnnscratch.models import lstm, rnn
 from rnnscratch.exercises import (
     ASSIGNMENTS,
     SPECS,

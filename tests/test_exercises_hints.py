@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch import gru, lstm, rnn
+from rnnscratch.models import gru, lstm, rnn
 from rnnscratch.checks import CheckError
 from rnnscratch.exercises import MISTAKES, check
 from rnnscratch.exercises.harness import evaluate
-from rnnscratch.params import lstm_params_to_torch
+from rnnscratch.models.params import lstm_params_to_torch
 
 
 def sig(x):

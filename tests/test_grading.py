@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 from rnnscratch.grading import __main__ as cli
 from rnnscratch.grading import feedback, pipeline, report, sandbox, source
 from rnnscratch.grading.course import Course
-from rnnscratch.grading.record import gradebook
+from rnnscratch.grading.gradebook import gradebook
 from rnnscratch.grading.sandbox import Limits
 
 HERE = Path(__file__).parent

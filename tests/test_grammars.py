@@ -1,4 +1,4 @@
-"""Toy grammars (rnnscratch.grammars) and LSTM inspection (rnnscratch.inspect)."""
+"""Toy grammars (rnnscratch.experiments.grammars) and LSTM inspection (rnnscratch.experiments.probes)."""
 
 import re
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch import grammars as G
+from rnnscratch.experiments import grammars as G
 from rnnscratch.checks import assert_close
-from rnnscratch.inspect import correlations, find_neuron, lstm_states
+from rnnscratch.experiments.probes import correlations, find_neuron, lstm_states
 from rnnscratch.seed import set_seed
 from rnnscratch.tolerances import REFERENCE
 

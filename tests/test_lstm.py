@@ -1,12 +1,12 @@
-"""Oracle tests for rnnscratch.lstm against torch in float64 (nn.LSTM, autograd)."""
+"""Oracle tests for rnnscratch.models.lstm against torch in float64 (nn.LSTM, autograd)."""
 
 import numpy as np
 import pytest
 
-from rnnscratch import lstm
+from rnnscratch.models import lstm
 from rnnscratch.checks import assert_close
 from rnnscratch.oracle import lstm as olstm
-from rnnscratch.params import init_lstm_params, lstm_params_to_torch
+from rnnscratch.models.params import init_lstm_params, lstm_params_to_torch
 from rnnscratch.tolerances import REFERENCE
 
 # (seed, T, B, D, H): includes T=1 and B=1

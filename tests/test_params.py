@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch import gru, lstm, params
+from rnnscratch.models import gru, lstm, params
 from rnnscratch.checks import assert_close
 from rnnscratch.tolerances import REFERENCE
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnscratch.prices import (
+from rnnscratch.experiments.prices import (
     Standardiser,
     chronological_split,
     fit_linear_ar,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnnscratch.seed import set_seed
-from rnnscratch.train import History, count_parameters, evaluate, predict, smooth, train
+from rnnscratch.experiments.train import History, count_parameters, evaluate, predict, smooth, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch import variants
+from rnnscratch.models import variants
 from rnnscratch.checks import assert_close, max_difference
 from rnnscratch.oracle.lstm import torch_lstm_forward
-from rnnscratch.params import init_lstm_params
+from rnnscratch.models.params import init_lstm_params
 from rnnscratch.tolerances import REFERENCE
 
 SHAPES = [(0, 1, 1, 1, 1), (1, 4, 3, 2, 5), (2, 7, 2, 3, 4)]
@@ -110,7 +110,7 @@ def test_coupled_cell_writes_what_it_forgets():
 
 def _load_gated(kind, p):
     """A GatedRNN (the trainable torch model of the variants page) holding the weights `p`."""
-    from rnnscratch.gate_experiments import GatedRNN
+    from rnnscratch.experiments.gate_experiments import GatedRNN
 
     H, D = p["W_if"].shape
     model = GatedRNN(kind, D, H).double()
@@ -142,7 +142,7 @@ def test_trainable_torch_variants_match_reference(kind, forward):
 
 
 def test_gated_rnn_forget_bias_and_rnn_kind():
-    from rnnscratch.gate_experiments import GatedRNN
+    from rnnscratch.experiments.gate_experiments import GatedRNN
 
     model = GatedRNN("standard", 2, 3, forget_bias=1.0)
     assert torch.all(model.ih.bias[3:6] == 1.0) and torch.all(model.hh.bias[3:6] == 0.0)

@@ -3,7 +3,7 @@
 import shutil
 import time
 
-from rnnscratch import book
+from rnnscratch.booktools import book
 
 
 def main(argv=None) -> None:

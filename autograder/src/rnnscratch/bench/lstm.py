@@ -6,7 +6,7 @@ the ratio fused-numpy / torch.nn.LSTM at B=64, T=100, H=128 (target: at most 3).
 
 import argparse
 
-from rnnscratch.timing import lstm_speed_table
+from rnnscratch.experiments.timing import lstm_speed_table
 
 #: (T, B, H) configurations of the table; the last one is the headline configuration.
 CONFIGS = [(25, 1, 32), (25, 16, 64), (100, 1, 128), (100, 16, 64), (50, 64, 256), (100, 64, 128)]

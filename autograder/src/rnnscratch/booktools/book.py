@@ -1,6 +1,6 @@
 """Build the book strictly, with an execution cache that also notices the course package.
 
-    python -m rnnscratch.book build    # what `make book` runs
+    python -m rnnscratch.booktools.book build    # what `make book` runs
 
 The jupyter-cache that Jupyter Book uses re-executes a page only when its code cells change.
 Pages import `rnnscratch`, so we key the cache on a hash of the package source too: when the

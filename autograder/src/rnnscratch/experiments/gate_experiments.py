@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from rnnscratch.seed import set_seed
-from rnnscratch.train import train
+from rnnscratch.experiments.train import train
 
 KINDS = ("standard", "peephole", "coupled")
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rnnscratch.seed import set_seed
-from rnnscratch.train import ManyToOne, predict, train
+from rnnscratch.experiments.train import ManyToOne, predict, train
 
 __all__ = [
     "load_goog",

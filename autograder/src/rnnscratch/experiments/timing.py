@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from rnnscratch.lstm import lstm_forward, lstm_forward_fused
-from rnnscratch.params import init_lstm_params, lstm_params_to_torch
+from rnnscratch.models.lstm import lstm_forward, lstm_forward_fused
+from rnnscratch.models.params import init_lstm_params, lstm_params_to_torch
 
 IMPLEMENTATIONS = ("loop", "fused", "torch")
 

@@ -10,7 +10,7 @@ Typical use (a many-to-one model on random data)::
 
     import torch
     from rnnscratch.seed import set_seed
-    from rnnscratch.train import train, evaluate
+    from rnnscratch.experiments.train import train, evaluate
 
     set_seed(0)
     model = torch.nn.Linear(3, 1)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnscratch.grading import collect as collect_mod
-from rnnscratch.grading import feedback, pipeline, release, report, synthetic
+from rnnscratch.grading import feedback, pipeline, handout as release, report, synthetic
 from rnnscratch.grading.course import Course
 
 
@@ -81,7 +81,7 @@ def cmd_feedback(args) -> int:
 def cmd_export(args) -> int:
     from nbgrader.plugins import CsvExportPlugin
 
-    from rnnscratch.grading.record import gradebook
+    from rnnscratch.grading.gradebook import gradebook
 
     course = _course(args)
     dest = Path(args.to) if args.to else course.root / "grades.csv"

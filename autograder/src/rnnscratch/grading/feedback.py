@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from nbgrader.api import MissingEntry
 
 from rnnscratch.grading.course import Course
-from rnnscratch.grading.record import gradebook
+from rnnscratch.grading.gradebook import gradebook
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}

@@ -25,7 +25,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from rnnscratch.grading.collect import Submission
-from rnnscratch.grading.compare import CellResult
+from rnnscratch.grading.judge import CellResult
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.source import Assignment, strip_hidden
 
@@ -125,7 +125,7 @@ def save_scores(
 
 def answered_cells(assignment: Assignment, notebook) -> dict[str, bool]:
     """grade_id -> True when the student changed the answer cell from the released stub."""
-    from rnnscratch.grading.release import released_notebook
+    from rnnscratch.grading.handout import released_notebook
 
     released = released_notebook(assignment.path)
     stub = {}
@@ -158,7 +158,7 @@ def autograded_notebook(
     problem: str | None,
 ):
     """The notebook formgrader and the feedback show (no hidden test source, no solutions)."""
-    from rnnscratch.grading.release import released_notebook
+    from rnnscratch.grading.handout import released_notebook
 
     source = released_notebook(assignment.path)  # no solutions, hidden tests or mark schemes
     stubbed = source

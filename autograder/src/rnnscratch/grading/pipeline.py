@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnscratch.grading import isolate, plan, record, sandbox, source
+from rnnscratch.grading import isolate, plan, gradebook as record, sandbox, source
 from rnnscratch.grading.collect import Submission, collect, students
-from rnnscratch.grading.compare import CellResult, PairResult, judge_all
+from rnnscratch.grading.judge import CellResult, PairResult, judge_all
 from rnnscratch.grading.course import Course
 
 

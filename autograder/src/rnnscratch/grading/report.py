@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from rnnscratch.grading.course import Course
-from rnnscratch.grading.record import gradebook
+from rnnscratch.grading.gradebook import gradebook
 from rnnscratch.grading.source import load
 
 

@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 
 from rnnscratch.grading.course import Course
-from rnnscratch.grading.release import released_notebook
+from rnnscratch.grading.handout import released_notebook
 
 REPO = Path(__file__).resolve().parents[4]
 MINI = "g01_mini"

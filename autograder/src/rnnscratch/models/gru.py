@@ -9,7 +9,7 @@ h_t = (1 - z) * n + z * h_{t-1}: z near 1 keeps the old state.
 
 import numpy as np
 
-from rnnscratch.rnn import sigmoid
+from rnnscratch.models.rnn import sigmoid
 
 GRU_GATES = ("r", "z", "n")
 GRU_KEYS = tuple(f"W_i{g}" for g in GRU_GATES) + tuple(f"W_h{g}" for g in GRU_GATES)

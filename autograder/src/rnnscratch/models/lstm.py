@@ -3,12 +3,12 @@
 Parameters use PyTorch's per-gate names and shapes (gate order i, f, g, o; two biases):
 `W_i*` is (H, D), `W_h*` is (H, H), `b_i*` and `b_h*` are (H,), with * one of i, f, g, o.
 Code works on batches of rows (`x @ W_if.T`); sequences are time-major (T, B, D).
-`rnnscratch.params` converts between this dict and torch's packed `nn.LSTM` state dict.
+`rnnscratch.models.params` converts between this dict and torch's packed `nn.LSTM` state dict.
 """
 
 import numpy as np
 
-from rnnscratch.rnn import sigmoid
+from rnnscratch.models.rnn import sigmoid
 
 GATES = ("i", "f", "g", "o")
 LSTM_KEYS = tuple(f"W_i{g}" for g in GATES) + tuple(f"W_h{g}" for g in GATES)
@@ -136,7 +136,7 @@ def lstm_forward_fused(xs, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     xs: (T, B, D) inputs
     h0, c0: (B, H) initial states
     weight_ih: (4H, D), weight_hh: (4H, H), bias_ih: (4H,), bias_hh: (4H,) rows in gate order
-               i, f, g, o (as `nn.LSTM.weight_ih_l0` etc.; see `rnnscratch.params`)
+               i, f, g, o (as `nn.LSTM.weight_ih_l0` etc.; see `rnnscratch.models.params`)
     returns hs: (T, B, H) hidden states, (h_T, c_T): (B, H) each, the final states
     """
     T, B, _ = xs.shape

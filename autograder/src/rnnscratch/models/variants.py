@@ -1,6 +1,6 @@
 """Two LSTM variants in numpy (forward only): peephole connections and coupled gates.
 
-Both reuse the per-gate parameter dict of `rnnscratch.lstm` (PyTorch names and shapes).
+Both reuse the per-gate parameter dict of `rnnscratch.models.lstm` (PyTorch names and shapes).
 
 - Peephole LSTM (Gers & Schmidhuber 2000): the gates also see the cell state through diagonal
   weights. The input and forget gates look at c_{t-1}; the output gate looks at the new c_t.
@@ -11,8 +11,8 @@ Both reuse the per-gate parameter dict of `rnnscratch.lstm` (PyTorch names and s
 
 import numpy as np
 
-from rnnscratch.lstm import candidate, forget_gate, hidden_update, output_gate
-from rnnscratch.rnn import sigmoid
+from rnnscratch.models.lstm import candidate, forget_gate, hidden_update, output_gate
+from rnnscratch.models.rnn import sigmoid
 
 PEEPHOLE_KEYS = ("w_ci", "w_cf", "w_co")
 

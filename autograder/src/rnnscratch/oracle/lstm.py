@@ -1,4 +1,4 @@
-"""Torch float64 oracles for `rnnscratch.lstm`: per-gate formulas and nn.LSTM with autograd.
+"""Torch float64 oracles for `rnnscratch.models.lstm`: per-gate formulas and nn.LSTM with autograd.
 
 Every function takes numpy arrays (or tensors), computes in float64 torch, and returns numpy.
 The per-gate functions have the same argument names as their numpy counterparts
@@ -9,10 +9,10 @@ exercise test can call either with the same keyword arguments.
 import numpy as np
 import torch
 
-from rnnscratch.lstm import LSTM_KEYS
+from rnnscratch.models.lstm import LSTM_KEYS
 from rnnscratch.oracle import to_numpy as _np
 from rnnscratch.oracle import to_tensor as _t
-from rnnscratch.params import lstm_params_to_torch
+from rnnscratch.models.params import lstm_params_to_torch
 
 
 def _affine(x, h_prev, W_x, W_h, b_x, b_h):

@@ -1,4 +1,4 @@
-"""Torch float64 oracles for `rnnscratch.rnn`: the same quantities computed by PyTorch.
+"""Torch float64 oracles for `rnnscratch.models.rnn`: the same quantities computed by PyTorch.
 
 Inputs and outputs are numpy arrays; inside, everything is a float64 torch tensor, and
 gradients come from autograd. Tests and book pages compare our numpy code against these.
@@ -121,7 +121,7 @@ def rnn_cell_backward(dh, x, h_prev, W_ih, W_hh, b_ih, b_hh):
 def rnn_forward_backward(dhs, xs, h0, W_ih, W_hh, b_ih, b_hh, truncate=None):
     """Hidden states and BPTT gradients of L = sum_t sum(dhs[t] * h_t), by autograd.
 
-    With `truncate=k` the same definition as `rnnscratch.rnn.rnn_backward`: loss term t only
+    With `truncate=k` the same definition as `rnnscratch.models.rnn.rnn_backward`: loss term t only
     reaches steps s with t - s < k. Torch implements it with `detach`: for each t the forward
     pass is re-run from h_{t-k} *detached* (or from h0, not detached, when t - k < 0), so
     autograd cannot follow the path any further back.
