@@ -1,0 +1,9 @@
+"""The book's build and figures.
+
+``book`` (``make book``: strict build with a cache keyed on this package's source), ``site``
+(the built HTML as a browser sees it, for the browser tests), ``sphinxext`` (the book's HTML
+fixes), ``plots`` (one look for every figure), ``diagrams/`` (cell diagrams drawn at build time).
+
+May import: ``models``, ``experiments``, ``oracle`` and the top-level helpers; never ``grading``.
+``plots`` and ``diagrams`` import nothing from the course, so ``experiments`` may draw with them.
+"""
