@@ -16,11 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+import rnnscratch
+from rnnscratch import ROOT
+
 BUILD = ROOT / "_build"
 CACHE = BUILD / ".jupyter_cache"
 HASH_FILE = BUILD / ".package-hash"
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(rnnscratch.__file__).resolve().parent  # the whole course package
 
 
 def package_hash() -> str:

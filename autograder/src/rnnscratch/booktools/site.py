@@ -24,7 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+from rnnscratch import ROOT
+
 HTML_ENV = "RNNSCRATCH_HTML"
 
 

@@ -8,7 +8,8 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[4]
+from rnnscratch import ROOT
+
 _CALL = re.compile(r'^check\("(\w+)", \w+, "(\w+)"\)$', re.MULTILINE)
 
 

@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnscratch import ROOT
 from rnnscratch.exercises.harness import REFERENCE_FILE, grading_inputs, reference, reference_arrays
 from rnnscratch.exercises.plain import write_npz
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
 
-ROOT = Path(__file__).resolve().parents[4]
 
 
 def assignment_arrays(assignment: str) -> dict:

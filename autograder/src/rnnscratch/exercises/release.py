@@ -12,9 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rnnscratch import ROOT
 from rnnscratch.exercises.registry import ASSIGNMENTS
 
-ROOT = Path(__file__).resolve().parents[4]
 
 
 def _config(root: Path, release_dir: Path, db_dir: str):

@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from rnnscratch import ROOT
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.handout import released_notebook
 
-REPO = Path(__file__).resolve().parents[4]
 MINI = "g01_mini"
 
 MUTATIONS = [
@@ -106,7 +106,7 @@ def make_course(root: Path, assignments: list[str] | None = None) -> list[str]:
     """A course directory with the repository's source notebooks (all, or ``assignments``);
     the stand-in ``g01_mini`` when the repository has none. Returns the assignment ids."""
     root = Path(root)
-    src = REPO / "solutions"
+    src = ROOT / "solutions"
     found = sorted(d.name for d in src.glob("*") if (d / f"{d.name}.ipynb").is_file())
     chosen = [a for a in found if assignments is None or a in assignments]
     for aid in chosen:
