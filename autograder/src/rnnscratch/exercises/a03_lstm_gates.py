@@ -5,7 +5,6 @@ import numpy as np
 from rnnscratch.exercises.common import VISIBLE, gate_spec, normal, random_dims, sig
 from rnnscratch.exercises.lstm_common import (
     GATES,
-    KEYS,
     dims,
     lstm_oracle,
     np_cell,
@@ -310,7 +309,6 @@ TO_TORCH_LSTM = Spec(
     adapt=_run_module,
 )
 
-assert set(KEYS) == {k for k in KEYS}
 SPECS = [
     FORGET,
     INPUT,

@@ -161,7 +161,6 @@ def autograded_notebook(
     from rnnscratch.grading.handout import released_notebook
 
     source = released_notebook(assignment.path)  # no solutions, hidden tests or mark schemes
-    stubbed = source
     by_result = {r.grade_id: r for r in results}
     mine: dict[str, object] = {}
     extra: dict[str | None, list] = {None: []}
@@ -176,18 +175,18 @@ def autograded_notebook(
             else:
                 extra.setdefault(last, []).append(_with_output(cell, cell_errors.get(index)))
     cells = list(extra[None]) if notebook is not None else []
-    for sc, src_cell, stub_cell in zip(assignment.cells, source.cells, stubbed.cells, strict=True):
+    for sc, src_cell in zip(assignment.cells, source.cells, strict=True):
         gid = sc.grade_id
         if notebook is None or gid is None:
             if notebook is None:
-                cell = nbformat.from_dict(stub_cell)
+                cell = nbformat.from_dict(src_cell)
                 if sc.role == "test":
                     cell.source = strip_hidden(sc.source)
                 cells.append(_clean(cell))
             continue
         if sc.role in ("answer", "manual", "task"):
-            cell = nbformat.from_dict(mine.get(gid, stub_cell))
-            cell.metadata["nbgrader"] = dict(stub_cell.metadata.get("nbgrader", {}))
+            cell = nbformat.from_dict(mine.get(gid, src_cell))
+            cell.metadata["nbgrader"] = dict(src_cell.metadata.get("nbgrader", {}))
             cell = _with_output(cell, cell_errors.get(gid))
         elif sc.role == "test":
             cell = _clean(nbformat.from_dict(src_cell))
