@@ -4,8 +4,8 @@ import numpy as np
 
 from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
 
-GATES = ("i", "f", "g", "o")
-KEYS = tuple(f"{w}{g}" for w in ("W_i", "W_h", "b_i", "b_h") for g in GATES)
+from rnnscratch.models.lstm import LSTM_GATES as GATES
+from rnnscratch.models.lstm import LSTM_KEYS as KEYS
 
 
 def lstm_oracle():

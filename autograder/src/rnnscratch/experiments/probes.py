@@ -9,11 +9,11 @@ gates (PyTorch order i, f, g, o) are available at every step; the hidden and cel
 
 import numpy as np
 
-from rnnscratch.models.lstm import lstm_forward
+from rnnscratch.models.lstm import LSTM_GATES, lstm_forward
 from rnnscratch.models.params import lstm_params_from_torch
 from rnnscratch.booktools.plots import figure, heatmap
 
-STATE_NAMES = ("c", "h", "i", "f", "g", "o")
+STATE_NAMES = ("c", "h", *LSTM_GATES)
 STATE_LABELS = {
     "c": "cell state c",
     "h": "hidden state h",

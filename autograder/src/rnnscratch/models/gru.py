@@ -11,6 +11,8 @@ import numpy as np
 
 from rnnscratch.models.rnn import sigmoid
 
+#: the gate order of the whole course (PyTorch's packed nn.GRU rows): reset, update, candidate.
+#: Every layer (params, oracle, exercises) uses this one constant.
 GRU_GATES = ("r", "z", "n")
 GRU_KEYS = tuple(f"W_i{g}" for g in GRU_GATES) + tuple(f"W_h{g}" for g in GRU_GATES)
 GRU_KEYS += tuple(f"b_i{g}" for g in GRU_GATES) + tuple(f"b_h{g}" for g in GRU_GATES)

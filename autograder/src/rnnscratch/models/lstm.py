@@ -10,9 +10,11 @@ import numpy as np
 
 from rnnscratch.models.rnn import sigmoid
 
-GATES = ("i", "f", "g", "o")
-LSTM_KEYS = tuple(f"W_i{g}" for g in GATES) + tuple(f"W_h{g}" for g in GATES)
-LSTM_KEYS += tuple(f"b_i{g}" for g in GATES) + tuple(f"b_h{g}" for g in GATES)
+#: the gate order of the whole course (PyTorch's packed nn.LSTM rows): input, forget, cell
+#: candidate, output. Every layer (params, oracle, exercises, probes) uses this one constant.
+LSTM_GATES = ("i", "f", "g", "o")
+LSTM_KEYS = tuple(f"W_i{g}" for g in LSTM_GATES) + tuple(f"W_h{g}" for g in LSTM_GATES)
+LSTM_KEYS += tuple(f"b_i{g}" for g in LSTM_GATES) + tuple(f"b_h{g}" for g in LSTM_GATES)
 
 
 def forget_gate(x, h_prev, W_if, W_hf, b_if, b_hf):
@@ -111,14 +113,14 @@ def lstm_forward(xs, h0, c0, p, return_gates=False):
     B, H = h0.shape
     hs = np.empty((T, B, H), dtype=np.result_type(xs, h0, p["W_hi"]))
     cs = np.empty_like(hs)
-    gates = {name: np.empty_like(hs) for name in GATES}
+    gates = {name: np.empty_like(hs) for name in LSTM_GATES}
     h, c = h0, c0
     for t in range(T):
         step = lstm_gates(xs[t], h, p)
         c = cell_update(step["f"], step["i"], step["g"], c)  # eq-lstm-c
         h = hidden_update(step["o"], c)  # eq-lstm-h
         hs[t], cs[t] = h, c
-        for name in GATES:
+        for name in LSTM_GATES:
             gates[name][t] = step[name]
     if return_gates:
         return hs, cs, gates
@@ -189,7 +191,7 @@ def lstm_cell_backward(dh, dc, x, h_prev, c_prev, c, gates, p):
         "o": do * o * (1.0 - o),
     }
     grads = {"dx": np.zeros_like(x), "dh_prev": np.zeros_like(h_prev), "dc_prev": dc_prev}
-    for k in GATES:
+    for k in LSTM_GATES:
         grads["dx"] += da[k] @ p[f"W_i{k}"]
         grads["dh_prev"] += da[k] @ p[f"W_h{k}"]
         grads[f"dW_i{k}"] = da[k].T @ x

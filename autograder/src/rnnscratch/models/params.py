@@ -8,8 +8,8 @@ one array per gate under PyTorch's own names: W_ii (H, D), W_hi (H, H), b_ii (H,
 
 import numpy as np
 
-LSTM_ORDER = ("i", "f", "g", "o")
-GRU_ORDER = ("r", "z", "n")
+from rnnscratch.models.gru import GRU_GATES
+from rnnscratch.models.lstm import LSTM_GATES
 
 
 def _to_torch(p, order):
@@ -50,7 +50,7 @@ def lstm_params_to_torch(p):
     returns dict of torch tensors (same dtype as p): weight_ih_l0 (4H, D), weight_hh_l0 (4H, H),
             bias_ih_l0 (4H,), bias_hh_l0 (4H,), row blocks in the order i, f, g, o
     """
-    return _to_torch(p, LSTM_ORDER)
+    return _to_torch(p, LSTM_GATES)
 
 
 def lstm_params_from_torch(module_or_state_dict):
@@ -60,7 +60,7 @@ def lstm_params_from_torch(module_or_state_dict):
                           bias_ih_l0 (4H,), bias_hh_l0 (4H,)
     returns dict W_ii ... b_ho (see `lstm_params_to_torch`), float64
     """
-    return _from_torch(module_or_state_dict, LSTM_ORDER)
+    return _from_torch(module_or_state_dict, LSTM_GATES)
 
 
 def gru_params_to_torch(p):
@@ -70,12 +70,12 @@ def gru_params_to_torch(p):
     returns dict of torch tensors: weight_ih_l0 (3H, D), weight_hh_l0 (3H, H),
             bias_ih_l0 (3H,), bias_hh_l0 (3H,), row blocks in the order r, z, n
     """
-    return _to_torch(p, GRU_ORDER)
+    return _to_torch(p, GRU_GATES)
 
 
 def gru_params_from_torch(module_or_state_dict):
     """Split a one-layer nn.GRU (or its state dict) into per-gate float64 numpy arrays."""
-    return _from_torch(module_or_state_dict, GRU_ORDER)
+    return _from_torch(module_or_state_dict, GRU_GATES)
 
 
 def lstm_concat_weights(p):
@@ -86,8 +86,8 @@ def lstm_concat_weights(p):
             b: (4H,) the two biases added (b_i* + b_h*)
     so that the stacked pre-activations are [h, x] @ W.T + b.
     """
-    W = np.concatenate([np.hstack([p[f"W_h{g}"], p[f"W_i{g}"]]) for g in LSTM_ORDER])
-    b = np.concatenate([p[f"b_i{g}"] + p[f"b_h{g}"] for g in LSTM_ORDER])
+    W = np.concatenate([np.hstack([p[f"W_h{g}"], p[f"W_i{g}"]]) for g in LSTM_GATES])
+    b = np.concatenate([p[f"b_i{g}"] + p[f"b_h{g}"] for g in LSTM_GATES])
     return W, b
 
 
@@ -111,7 +111,7 @@ def init_lstm_params(D, H, rng):
     D: int input size, H: int hidden size, rng: np.random.Generator
     returns dict of per-gate parameters W_ii ... b_ho
     """
-    return _init(D, H, rng, LSTM_ORDER)
+    return _init(D, H, rng, LSTM_GATES)
 
 
 def init_gru_params(D, H, rng):
@@ -120,4 +120,4 @@ def init_gru_params(D, H, rng):
     D: int input size, H: int hidden size, rng: np.random.Generator
     returns dict of per-gate parameters W_ir ... b_hn
     """
-    return _init(D, H, rng, GRU_ORDER)
+    return _init(D, H, rng, GRU_GATES)

@@ -7,7 +7,7 @@ Argument names match the numpy functions (`torch_reset_gate(x, h_prev, W_ir, W_h
 import numpy as np
 import torch
 
-from rnnscratch.models.gru import GRU_KEYS
+from rnnscratch.models.gru import GRU_GATES, GRU_KEYS
 from rnnscratch.oracle import to_numpy as _np
 from rnnscratch.oracle import to_tensor as _t
 from rnnscratch.oracle.lstm import _affine
@@ -104,6 +104,6 @@ def torch_gru_grads(xs, h0, p, dhs):
     packed = {"W_i": gru.weight_ih_l0, "W_h": gru.weight_hh_l0}
     packed.update(b_i=gru.bias_ih_l0, b_h=gru.bias_hh_l0)
     for prefix, tensor in packed.items():
-        for k, gate in enumerate("rzn"):
+        for k, gate in enumerate(GRU_GATES):
             out[f"d{prefix}{gate}"] = _np(tensor.grad[k * H : (k + 1) * H])
     return out

@@ -9,7 +9,7 @@ exercise test can call either with the same keyword arguments.
 import numpy as np
 import torch
 
-from rnnscratch.models.lstm import LSTM_KEYS
+from rnnscratch.models.lstm import LSTM_GATES, LSTM_KEYS
 from rnnscratch.oracle import to_numpy as _np
 from rnnscratch.oracle import to_tensor as _t
 from rnnscratch.models.params import lstm_params_to_torch
@@ -107,6 +107,6 @@ def torch_lstm_grads(xs, h0, c0, p, dhs, dc_T=None):
     packed = {"W_i": lstm.weight_ih_l0, "W_h": lstm.weight_hh_l0}
     packed.update(b_i=lstm.bias_ih_l0, b_h=lstm.bias_hh_l0)
     for prefix, tensor in packed.items():
-        for k, gate in enumerate("ifgo"):
+        for k, gate in enumerate(LSTM_GATES):
             out[f"d{prefix}{gate}"] = _np(tensor.grad[k * H : (k + 1) * H])
     return out
