@@ -23,6 +23,7 @@ from rnnscratch.exercises.plain import (
     PlainError,
     from_plain,
     load_inputs,
+    load_scalar,
     read_npz,
     read_plain,
     save_inputs,
@@ -182,15 +183,6 @@ def stored_case(name: str, case: str, path=None) -> tuple[dict, object] | None:
             outputs[key[len(prefix) + 4 :]] = value
     meta = json.loads(str(arrays[prefix + "out.__meta__"]))
     return inputs, to_value(from_plain(meta, outputs))
-
-
-def load_scalar(value: np.ndarray):
-    """0-d integer/float arrays back to Python numbers (as `load_inputs` does)."""
-    if value.ndim == 0 and value.dtype.kind in "iu":
-        return int(value)
-    if value.ndim == 0 and value.dtype.kind == "f":
-        return float(value)
-    return value
 
 
 def reference_arrays(name: str, case: str, inputs: dict, expected) -> dict[str, np.ndarray]:

@@ -263,10 +263,11 @@ def save_inputs(path, inputs: dict) -> None:
 
 def load_inputs(path) -> dict:
     """Read inputs written by `save_inputs`; 0-d arrays come back as Python int / float."""
-    return {k: _scalar(v) for k, v in read_npz(path).items()}
+    return {k: load_scalar(v) for k, v in read_npz(path).items()}
 
 
-def _scalar(value: np.ndarray):
+def load_scalar(value: np.ndarray):
+    """0-d integer/float arrays back to Python numbers; any other array unchanged."""
     if value.ndim == 0 and value.dtype.kind in "iu":
         return int(value)
     if value.ndim == 0 and value.dtype.kind == "f":
