@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from rnnscratch.nbmeta import nbgrader_meta
 from rnnscratch import ROOT
 
 _CALL = re.compile(r'^check\("(\w+)", \w+, "(\w+)"\)$', re.MULTILINE)
@@ -22,7 +23,7 @@ def cells(aid: str, root: Path = ROOT) -> list[dict]:
     """Graded cells in notebook order: grade_id, kind ("test" or "written"), points, cases."""
     out = []
     for cell in json.loads(notebook_path(aid, root).read_text())["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if not meta.get("grade"):
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]

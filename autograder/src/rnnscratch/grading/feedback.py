@@ -17,6 +17,7 @@ import nbformat
 from markdown_it import MarkdownIt
 from nbgrader.api import MissingEntry
 
+from rnnscratch.nbmeta import nbgrader_meta
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.gradebook import gradebook
 
@@ -62,7 +63,7 @@ def render(course: Course, aid: str, student: str) -> str:
             extra = " (some answers are still to be graded by hand)" if pending else ""
             body.append(f"<p><b>Score: {total:g} / {maximum:g}</b>{extra}</p>")
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
             if (
                 cell.cell_type == "markdown"

@@ -24,6 +24,7 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
+from rnnscratch.nbmeta import grade_id, nbgrader_meta
 from rnnscratch.grading.collect import Submission
 from rnnscratch.grading.judge import CellResult
 from rnnscratch.grading.course import Course
@@ -130,14 +131,14 @@ def answered_cells(assignment: Assignment, notebook) -> dict[str, bool]:
     released = released_notebook(assignment.path)
     stub = {}
     for cell in released.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             stub[gid] = cell.source.strip()
     out = {}
     mine = {}
     if notebook is not None:
         for cell in notebook.cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            gid = grade_id(cell)
             if isinstance(gid, str) and gid not in mine:
                 mine[gid] = cell.get("source", "")
     for cell in assignment.cells:
@@ -168,7 +169,7 @@ def autograded_notebook(
     known = assignment.by_id
     if notebook is not None:
         for index, cell in enumerate(notebook.cells):
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            gid = grade_id(cell)
             if isinstance(gid, str) and gid in known and gid not in mine:
                 mine[gid] = cell
                 last = gid
@@ -186,7 +187,7 @@ def autograded_notebook(
             continue
         if sc.role in ("answer", "manual", "task"):
             cell = nbformat.from_dict(mine.get(gid, src_cell))
-            cell.metadata["nbgrader"] = dict(src_cell.metadata.get("nbgrader", {}))
+            cell.metadata["nbgrader"] = dict(nbgrader_meta(src_cell))
             cell = _with_output(cell, cell_errors.get(gid))
         elif sc.role == "test":
             cell = _clean(nbformat.from_dict(src_cell))
@@ -196,7 +197,7 @@ def autograded_notebook(
         cells.append(cell)
         cells.extend(extra.get(gid, []))
     for cell in cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type == "code" and gid in by_result and known[gid].role == "test":
             cell.outputs = _verdict_outputs(by_result[gid], problem)
     if problem or notes:

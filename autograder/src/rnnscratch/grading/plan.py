@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnscratch.nbmeta import grade_id as _grade_id
 from rnnscratch.grading.source import HIDDEN, Assignment
 
 
@@ -28,12 +29,6 @@ class PlanCell:
         if self.pairs is not None:
             d["pairs"] = [list(p) for p in self.pairs]
         return d
-
-
-def _grade_id(cell) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    gid = meta.get("grade_id") if isinstance(meta, dict) else None
-    return gid if isinstance(gid, str) else None
 
 
 def build(assignment: Assignment, notebook) -> tuple[list[PlanCell], list[str]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from rnnscratch.nbmeta import grade_id, nbgrader_meta
 from rnnscratch import ROOT
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.handout import released_notebook
@@ -124,7 +125,7 @@ def solution_answers(source_path: Path) -> dict[str, str]:
     nb = nbformat.read(source_path, as_version=4)
     out = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if meta.get("solution"):
             pattern = r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?"
             out[meta["grade_id"]] = re.sub(pattern, "", cell.source, flags=re.M)
@@ -136,7 +137,7 @@ def solved(source_path: Path) -> nbformat.NotebookNode:
     nb = released_notebook(source_path)
     answers = solution_answers(source_path)
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in answers:
             cell.source = answers[gid]
     return nb
@@ -147,7 +148,7 @@ def student_notebook(source_path: Path, rng: np.random.Generator, released=None,
     nb = nbformat.from_dict(released or released_notebook(source_path))
     answers = answers or solution_answers(source_path)
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid not in answers or cell.cell_type != "code":
             if gid in answers and rng.random() < 0.8:
                 cell.source = answers[gid]
