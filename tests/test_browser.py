@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnscratch.booktools import site
+from rnnscratch.booktools import website as site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -1,6 +1,6 @@
 """The built book as a reader's browser sees it: page list, a local web server, link checks.
 
-    from rnnscratch.booktools import site
+    from rnnscratch.booktools import website as site
     pages = site.toc_pages()                  # ["book/intro.html", ...] in _toc.yml order
     chapters = site.toc_part_pages("Part")    # the pages of Parts I-III
     with site.serve(site.html_dir()) as url:  # "http://127.0.0.1:PORT/"
