@@ -4,6 +4,8 @@
 (the built HTML as a browser sees it, for the browser tests), ``sphinxext`` (the book's HTML
 fixes), ``plots`` (one look for every figure), ``diagrams/`` (cell diagrams drawn at build time).
 
-May import: ``models``, ``experiments``, ``oracle`` and the top-level helpers; never ``grading``.
-``plots`` and ``diagrams`` import nothing from the course, so ``experiments`` may draw with them.
+May import: the top-level helpers (``ROOT``, ``checks``, ``tolerances``, ``seed``) and each other;
+never ``grading`` or ``exercises`` (book pages import whatever they show; this is the tooling).
+``plots`` and ``diagrams`` import nothing else from the course, so ``experiments`` may draw with
+them.
 """
