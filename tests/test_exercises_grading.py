@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.models import lstm, rnn
 from rnnscratch.exercises import (
     ASSIGNMENTS,
     SPECS,
@@ -25,6 +24,7 @@ from rnnscratch.exercises import (
     save_inputs,
 )
 from rnnscratch.exercises.harness import RECORD_ENV
+from rnnscratch.models import lstm, rnn
 
 
 def _prepare(tmp_path, name, case, seed=1234):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.models import gru, lstm, rnn
 from rnnscratch.checks import CheckError
 from rnnscratch.exercises import MISTAKES, check
 from rnnscratch.exercises.harness import evaluate
+from rnnscratch.models import gru, lstm, rnn
 from rnnscratch.models.params import lstm_params_to_torch
 
 

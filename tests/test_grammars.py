@@ -1,4 +1,4 @@
-"""Toy grammars (rnnscratch.experiments.grammars) and LSTM inspection (rnnscratch.experiments.probes)."""
+"""Toy grammars (rnnscratch.experiments.grammars) and LSTM probes (experiments.probes)."""
 
 import re
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.experiments import grammars as G
 from rnnscratch.checks import assert_close
+from rnnscratch.experiments import grammars as G
 from rnnscratch.experiments.probes import correlations, find_neuron, lstm_states
 from rnnscratch.seed import set_seed
 from rnnscratch.tolerances import REFERENCE

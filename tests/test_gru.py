@@ -1,12 +1,12 @@
-"""Oracle tests for rnnscratch.models.gru against torch in float64 (nn.GRU, autograd, Cho's formula)."""
+"""Oracle tests for rnnscratch.models.gru against torch float64 (nn.GRU, autograd, Cho's form)."""
 
 import numpy as np
 import pytest
 
-from rnnscratch.models import gru
 from rnnscratch.checks import assert_close, max_difference
-from rnnscratch.oracle import gru as ogru
+from rnnscratch.models import gru
 from rnnscratch.models.params import init_gru_params
+from rnnscratch.oracle import gru as ogru
 from rnnscratch.tolerances import REFERENCE
 
 SHAPES = [(0, 1, 1, 1, 1), (1, 1, 3, 4, 5), (2, 6, 1, 3, 2), (3, 5, 4, 3, 6), (4, 9, 2, 5, 4)]

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from rnnscratch.models import lstm
 from rnnscratch.checks import assert_close
-from rnnscratch.oracle import lstm as olstm
+from rnnscratch.models import lstm
 from rnnscratch.models.params import init_lstm_params, lstm_params_to_torch
+from rnnscratch.oracle import lstm as olstm
 from rnnscratch.tolerances import REFERENCE
 
 # (seed, T, B, D, H): includes T=1 and B=1

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.models import gru, lstm, params
 from rnnscratch.checks import assert_close
+from rnnscratch.models import gru, lstm, params
 from rnnscratch.tolerances import REFERENCE
 
 

@@ -1,4 +1,4 @@
-"""Oracle tests: every function in rnnscratch.models.rnn against torch in float64 (tolerances.REFERENCE).
+"""Oracle tests: every function in rnnscratch.models.rnn against torch float64 (REFERENCE).
 
 Outputs and all parameter/input gradients, on seeded random shapes including T=1 and B=1.
 """
@@ -6,8 +6,8 @@ Outputs and all parameter/input gradients, on seeded random shapes including T=1
 import numpy as np
 import pytest
 
-from rnnscratch.models import rnn
 from rnnscratch.checks import assert_close, finite_difference_grad
+from rnnscratch.models import rnn
 from rnnscratch.oracle import rnn as oracle
 from rnnscratch.tolerances import FINITE_DIFFERENCE, REFERENCE
 

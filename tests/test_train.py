@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.seed import set_seed
 from rnnscratch.experiments.train import History, count_parameters, evaluate, predict, smooth, train
+from rnnscratch.seed import set_seed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnnscratch.models import variants
 from rnnscratch.checks import assert_close, max_difference
-from rnnscratch.oracle.lstm import torch_lstm_forward
+from rnnscratch.models import variants
 from rnnscratch.models.params import init_lstm_params
+from rnnscratch.oracle.lstm import torch_lstm_forward
 from rnnscratch.tolerances import REFERENCE
 
 SHAPES = [(0, 1, 1, 1, 1), (1, 4, 3, 2, 5), (2, 7, 2, 3, 4)]

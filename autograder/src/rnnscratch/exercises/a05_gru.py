@@ -5,7 +5,6 @@ import numpy as np
 from rnnscratch.exercises.common import VISIBLE, gate_spec, normal, random_dims, sig
 from rnnscratch.exercises.plain import group
 from rnnscratch.exercises.spec import Case, Spec, Variant
-
 from rnnscratch.models.gru import GRU_GATES as GATES
 
 ASSIGNMENT = "a05_gru"

@@ -3,9 +3,7 @@
 import numpy as np
 
 from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
-
 from rnnscratch.models.lstm import LSTM_GATES as GATES
-from rnnscratch.models.lstm import LSTM_KEYS as KEYS
 
 
 def lstm_oracle():

@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from rnnscratch.nbmeta import nbgrader_meta
 from rnnscratch import ROOT
+from rnnscratch.nbmeta import nbgrader_meta
 
 _CALL = re.compile(r'^check\("(\w+)", \w+, "(\w+)"\)$', re.MULTILINE)
 

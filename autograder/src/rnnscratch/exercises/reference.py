@@ -17,7 +17,6 @@ from rnnscratch.exercises.plain import write_npz
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
 
 
-
 def assignment_arrays(assignment: str) -> dict:
     """All npz entries of one assignment: every visible case of every function."""
     entries = {}

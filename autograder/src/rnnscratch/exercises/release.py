@@ -16,7 +16,6 @@ from rnnscratch import ROOT
 from rnnscratch.exercises.registry import ASSIGNMENTS
 
 
-
 def _config(root: Path, release_dir: Path, db_dir: str):
     """The course's nbgrader_config.py, pointed at `release_dir` and a throw-away gradebook."""
     from traitlets.config import Config

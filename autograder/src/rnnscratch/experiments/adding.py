@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnscratch.seed import set_seed
 from rnnscratch.experiments.train import ManyToOne, predict, train
+from rnnscratch.seed import set_seed
 
 __all__ = [
     "SOLVED_TOLERANCE",

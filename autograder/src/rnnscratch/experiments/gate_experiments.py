@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscratch.seed import set_seed
 from rnnscratch.experiments.train import train
+from rnnscratch.seed import set_seed
 
 KINDS = ("standard", "peephole", "coupled")
 

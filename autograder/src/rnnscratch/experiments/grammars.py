@@ -296,7 +296,7 @@ def train_grammar(
     The loss is the cross-entropy of every real next character, so the model also learns the
     random parts as well as it can. Seed torch first (rnnscratch.seed.set_seed) for reproducible
     weights; `rng` draws the training strings. Uses the course's generic loop
-    (rnnscratch.experiments.train.train); progress lines show the fraction of `test` solved as "val".
+    (`experiments.train.train`); progress lines show the fraction of `test` solved as "val".
     returns: (model in eval mode, History)
     """
     model = GrammarLSTM(grammar.V, H)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnscratch.seed import set_seed
 from rnnscratch.experiments.train import ManyToOne, predict, train
+from rnnscratch.seed import set_seed
 
 __all__ = [
     "load_goog",

@@ -1,7 +1,7 @@
 """Looking inside a trained LSTM: every state and gate along a sequence, neuron search, heatmaps.
 
 `lstm_states` re-runs a trained one-layer `torch.nn.LSTM` step by step with the course's numpy
-LSTM (`rnnscratch.models.lstm.lstm_forward`) in float64, so the cell state, hidden state and all four
+LSTM (`models.lstm.lstm_forward`) in float64, so the cell state, hidden state and all four
 gates (PyTorch order i, f, g, o) are available at every step; the hidden and cell states match
 `nn.LSTM` itself. `find_neuron` picks the unit whose activation correlates best with a quantity
 (such as the running count), and `plot_states` draws the heatmaps.
@@ -9,9 +9,9 @@ gates (PyTorch order i, f, g, o) are available at every step; the hidden and cel
 
 import numpy as np
 
+from rnnscratch.booktools.plots import figure, heatmap
 from rnnscratch.models.lstm import LSTM_GATES, lstm_forward
 from rnnscratch.models.params import lstm_params_from_torch
-from rnnscratch.booktools.plots import figure, heatmap
 
 STATE_NAMES = ("c", "h", *LSTM_GATES)
 STATE_LABELS = {

@@ -11,7 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnscratch.grading import collect as collect_mod
-from rnnscratch.grading import feedback, pipeline, handout as release, report, synthetic
+from rnnscratch.grading import feedback, pipeline, report, synthetic
+from rnnscratch.grading import handout as release
 from rnnscratch.grading.course import Course
 
 

@@ -17,9 +17,9 @@ import nbformat
 from markdown_it import MarkdownIt
 from nbgrader.api import MissingEntry
 
-from rnnscratch.nbmeta import nbgrader_meta
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.gradebook import gradebook
+from rnnscratch.nbmeta import nbgrader_meta
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}

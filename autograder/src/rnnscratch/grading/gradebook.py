@@ -24,11 +24,11 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnscratch.nbmeta import grade_id, nbgrader_meta
 from rnnscratch.grading.collect import Submission
-from rnnscratch.grading.judge import CellResult
 from rnnscratch.grading.course import Course
+from rnnscratch.grading.judge import CellResult
 from rnnscratch.grading.source import Assignment, strip_hidden
+from rnnscratch.nbmeta import grade_id, nbgrader_meta
 
 
 def gradebook(course: Course) -> Gradebook:

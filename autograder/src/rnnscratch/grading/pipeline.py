@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnscratch.grading import isolate, plan, gradebook as record, sandbox, source
+from rnnscratch.grading import gradebook as record
+from rnnscratch.grading import isolate, plan, sandbox, source
 from rnnscratch.grading.collect import Submission, collect, students
-from rnnscratch.grading.judge import CellResult, PairResult, judge_all
 from rnnscratch.grading.course import Course
+from rnnscratch.grading.judge import CellResult, PairResult, judge_all
 
 
 @dataclass

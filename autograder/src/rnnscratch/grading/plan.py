@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnscratch.nbmeta import grade_id as _grade_id
 from rnnscratch.grading.source import HIDDEN, Assignment
+from rnnscratch.nbmeta import grade_id as _grade_id
 
 
 @dataclass

@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from rnnscratch.nbmeta import grade_id, nbgrader_meta
 from rnnscratch import ROOT
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.handout import released_notebook
+from rnnscratch.nbmeta import grade_id, nbgrader_meta
 
 MINI = "g01_mini"
 

@@ -1,4 +1,4 @@
-"""Torch float64 oracles for `rnnscratch.models.gru`: per-gate formulas, nn.GRU with autograd, Cho's form.
+"""Torch float64 oracles for `models.gru`: per-gate formulas, nn.GRU with autograd, Cho's form.
 
 Every function takes numpy arrays (or tensors), computes in float64 torch, and returns numpy.
 Argument names match the numpy functions (`torch_reset_gate(x, h_prev, W_ir, W_hr, b_ir, b_hr)`).
@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from rnnscratch.models.gru import GRU_GATES, GRU_KEYS
+from rnnscratch.models.params import gru_params_to_torch
 from rnnscratch.oracle import to_numpy as _np
 from rnnscratch.oracle import to_tensor as _t
 from rnnscratch.oracle.lstm import _affine
-from rnnscratch.models.params import gru_params_to_torch
 
 
 def torch_reset_gate(x, h_prev, W_ir, W_hr, b_ir, b_hr):

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from rnnscratch.models.lstm import LSTM_GATES, LSTM_KEYS
+from rnnscratch.models.params import lstm_params_to_torch
 from rnnscratch.oracle import to_numpy as _np
 from rnnscratch.oracle import to_tensor as _t
-from rnnscratch.models.params import lstm_params_to_torch
 
 
 def _affine(x, h_prev, W_x, W_h, b_x, b_h):
