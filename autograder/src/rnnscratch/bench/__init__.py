@@ -2,6 +2,8 @@
 
 Each section is a module here with a `main(argv)` function; `python -m rnnscratch.bench NAME`
 runs one section, no name runs them all in the order of `SECTIONS`.
+
+May import: anything in the course (it measures the other rooms; nothing imports it).
 """
 
 SECTIONS = ["book", "lstm", "grading"]

@@ -2,6 +2,8 @@
 
 Notebook test cells call `check("forget_gate", forget_gate, "visible")`. The grader uses
 `grading_inputs`, `save_inputs`, `record` (in the sandbox) and `judge` (trusted side).
+
+May import: ``models``, ``oracle`` and the top-level helpers; never ``grading``.
 """
 
 from rnnscratch.exercises.harness import (

@@ -8,11 +8,16 @@ A pipeline of single-purpose modules, in the order they run::
               test cells replaced by record cells (no test source enters the sandbox)
     isolate   run the plan in a bubblewrap sandbox (sandbox.py, runner.py); outputs come back
               as plain data (.npz without pickle / JSON)
-    compare   judge every output against the torch reference in this (trusted) process
-    record    scores into nbgrader's gradebook, the autograded notebook for formgrader
+    judge     judge every output against the torch reference in this (trusted) process
+    gradebook scores into nbgrader's gradebook, the autograded notebook for formgrader
     feedback  one HTML page per submission      report   one HTML page per assignment
 
-``pipeline.autograde`` chains collect -> ... -> record over a class with ``jobs`` sandboxes at a
-time; ``python -m rnnscratch.grading --help`` lists the commands (release, collect, autograde,
+``pipeline.autograde`` chains collect -> ... -> gradebook over a class with ``jobs`` sandboxes at a
+time; ``handout`` makes the student version of a notebook (what ``release`` hands out);
+``python -m rnnscratch.grading --help`` lists the commands (release, collect, autograde,
 feedback, export, report, demo).
+
+May import: the top-level helpers (``ROOT``, ``nbmeta``, ...) and, of the exercises, only their
+public interface (``rnnscratch.exercises``) and the harness the sandbox runs; never the models,
+oracles or specs directly.
 """

@@ -1,4 +1,7 @@
-"""Torch float64 oracles: reference values computed with PyTorch, returned as numpy."""
+"""Torch float64 oracles: reference values computed with PyTorch, returned as numpy.
+
+May import: torch, numpy, ``models`` (key names, packed layouts) and the top-level helpers.
+"""
 
 import numpy as np
 import torch
