@@ -4,6 +4,7 @@ import numpy as np
 
 from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
 from rnnscratch.models.lstm import LSTM_GATES as GATES
+from rnnscratch.models.lstm import LSTM_KEYS as KEYS  # noqa: F401 - a04 reads it here
 
 
 def lstm_oracle():
