@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from rnnscratch.exercises.common import VISIBLE, gate_spec, normal, random_dims, sig
+from rnnscratch.exercises.common import (
+    VISIBLE,
+    gate_params,
+    gate_spec,
+    normal,
+    random_dims,
+    sig,
+)
 from rnnscratch.exercises.plain import group
 from rnnscratch.exercises.spec import Case, Spec, Variant
 from rnnscratch.models.gru import GRU_GATES as GATES
@@ -113,13 +120,7 @@ GRU_CANDIDATE = Spec(
 
 
 def _params(rng, D, H):
-    out = {}
-    for g in GATES:
-        out[f"p.W_i{g}"] = normal(rng, H, D, scale=0.6)
-        out[f"p.W_h{g}"] = normal(rng, H, H, scale=0.6)
-        out[f"p.b_i{g}"] = normal(rng, H, scale=0.5)
-        out[f"p.b_h{g}"] = normal(rng, H, scale=0.5)
-    return out
+    return gate_params(rng, D, H, GATES)
 
 
 def _cell_inputs(square=False, fixed=False, zero_state=False):

@@ -23,6 +23,21 @@ def normal(rng, *shape, scale=1.0):
     return scale * rng.standard_normal(shape)
 
 
+def gate_params(rng, D, H, gates, prefix="p.") -> dict:
+    """Per-gate parameters W_i*, W_h* (scale 0.6), b_i*, b_h* (0.5) under flat keys "p.W_ir" ...
+
+    gates: the family's gate order (models.lstm.LSTM_GATES or models.gru.GRU_GATES); drawn gate by
+    gate in that order, so the stored reference tensors do not depend on who calls.
+    """
+    out = {}
+    for g in gates:
+        out[f"{prefix}W_i{g}"] = normal(rng, H, D, scale=0.6)
+        out[f"{prefix}W_h{g}"] = normal(rng, H, H, scale=0.6)
+        out[f"{prefix}b_i{g}"] = normal(rng, H, scale=0.5)
+        out[f"{prefix}b_h{g}"] = normal(rng, H, scale=0.5)
+    return out
+
+
 def random_dims(rng, square=False) -> dict:
     """Random small sizes; D == H when `square` (so a transposed weight still multiplies)."""
     B, D, H, T = (int(v) for v in rng.integers(1, 7, size=4))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
+from rnnscratch.exercises.common import VISIBLE, gate_params, random_dims, sig
 from rnnscratch.models.lstm import LSTM_GATES as GATES
 from rnnscratch.models.lstm import LSTM_KEYS as KEYS  # noqa: F401 - a04 reads it here
 
@@ -15,13 +15,7 @@ def lstm_oracle():
 
 def params(rng, D, H, prefix="p.") -> dict:
     """A per-gate parameter dict under keys "p.W_ii" ... (flat, for the inputs files)."""
-    out = {}
-    for g in GATES:
-        out[f"{prefix}W_i{g}"] = normal(rng, H, D, scale=0.6)
-        out[f"{prefix}W_h{g}"] = normal(rng, H, H, scale=0.6)
-        out[f"{prefix}b_i{g}"] = normal(rng, H, scale=0.5)
-        out[f"{prefix}b_h{g}"] = normal(rng, H, scale=0.5)
-    return out
+    return gate_params(rng, D, H, GATES, prefix)
 
 
 def dims(rng, fixed, square=False):
