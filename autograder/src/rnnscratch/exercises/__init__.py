@@ -4,6 +4,9 @@ Notebook test cells call `check("forget_gate", forget_gate, "visible")`. The gra
 `grading_inputs`, `save_inputs`, `record` (in the sandbox) and `judge` (trusted side).
 
 May import: ``models``, ``oracle`` and the top-level helpers; never ``grading``.
+
+The ``aNN_*`` modules declare one ``Spec`` per graded function; `duplicates` pairs several of
+those declarations (same shape, other names): deliberate, so each exercise reads on its own.
 """
 
 from rnnscratch.exercises.harness import (

@@ -17,6 +17,9 @@ GRU_GATES = ("r", "z", "n")
 GRU_KEYS = tuple(f"W_i{g}" for g in GRU_GATES) + tuple(f"W_h{g}" for g in GRU_GATES)
 GRU_KEYS += tuple(f"b_i{g}" for g in GRU_GATES) + tuple(f"b_h{g}" for g in GRU_GATES)
 
+# Deliberate teaching parallel (`duplicates` pairs it with models/lstm.py): every gate is its own
+# function with its own equation label, written out rather than factored, as the book shows it.
+
 
 def reset_gate(x, h_prev, W_ir, W_hr, b_ir, b_hr):
     """Reset gate: how much of the previous state the candidate may look at.

@@ -16,6 +16,9 @@ LSTM_GATES = ("i", "f", "g", "o")
 LSTM_KEYS = tuple(f"W_i{g}" for g in LSTM_GATES) + tuple(f"W_h{g}" for g in LSTM_GATES)
 LSTM_KEYS += tuple(f"b_i{g}" for g in LSTM_GATES) + tuple(f"b_h{g}" for g in LSTM_GATES)
 
+# Deliberate teaching parallel (`duplicates` pairs it with models/gru.py): every gate is its own
+# function with its own equation label, written out rather than factored, as the book shows it.
+
 
 def forget_gate(x, h_prev, W_if, W_hf, b_if, b_hf):
     """Forget gate: how much of each cell-state entry to keep.

@@ -30,6 +30,8 @@ def torch_gru_candidate(x, h_prev, r, W_in, W_hn, b_in, b_hn):
     return _np(torch.tanh(_t(x) @ _t(W_in).T + _t(b_in) + _t(r) * hn))
 
 
+# Deliberate parallel of oracle/lstm.torch_lstm_module (`duplicates` pairs them): one oracle
+# module per family, each readable on its own.
 def torch_gru_module(p):
     """A float64 one-layer, time-major `torch.nn.GRU` holding the per-gate parameters `p`."""
     H, D = np.shape(p["W_ir"])

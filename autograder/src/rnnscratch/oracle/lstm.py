@@ -63,6 +63,8 @@ def torch_lstm_cell(x, h_prev, c_prev, p):
     return _np(h), _np(c)
 
 
+# Deliberate parallel of oracle/gru.torch_gru_module (`duplicates` pairs them): one oracle
+# module per family, each readable on its own.
 def torch_lstm_module(p):
     """A float64 one-layer, time-major `torch.nn.LSTM` holding the per-gate parameters `p`."""
     H, D = np.shape(p["W_ii"])

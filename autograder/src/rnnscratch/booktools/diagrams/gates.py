@@ -77,6 +77,7 @@ def draw_lstm_cell(figsize=(11, 7.2)):
     returns matplotlib.figure.Figure
     """
     fig, ax = _frame(figsize)
+    # drawn like draw_gru_cell on purpose (`duplicates` pairs them): same layout, same reading
     c, h, x = STATE["c"], STATE["h"], STATE["x"]
     belt = 5.0
     # the conveyor belt: c_{t-1} -> x f -> + i*g -> c_t
@@ -137,6 +138,7 @@ def draw_gru_cell(figsize=(11, 7.2)):
     returns matplotlib.figure.Figure
     """
     fig, ax = _frame(figsize)
+    # drawn like draw_lstm_cell on purpose (`duplicates` pairs them): same layout, same reading
     h, x = STATE["h"], STATE["x"]
     top = 5.0
     # the state line: h_{t-1} -> x z -> + (1-z) n -> h_t
