@@ -61,3 +61,38 @@ def test_mathjax_is_served_locally(html_dir):
 def test_no_committed_outputs_in_book_pages():
     ipynbs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").rglob("*.ipynb"))
     assert not ipynbs, f"book pages must be MyST markdown, not notebooks: {ipynbs}"
+
+
+def test_no_button_leads_to_an_address_that_is_not_set(html_dir):
+    """Repository, issue and launch buttons come only from `_config.yml`'s `course_*` values."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    repository = (config.get("course_repository_url") or "").strip()
+    hub = (config.get("course_jupyterhub_url") or "").strip()
+    page = (html_dir / "book" / "recurrence" / "bptt.html").read_text()
+    for placeholder in ("example.edu", "example.com", "recurrent-networks-from-scratch/course"):
+        assert placeholder not in page
+    assert ("btn-source-repository-button" in page) == bool(repository)
+    assert ("mybinder.org" in page) == bool(repository)
+    assert ("git-pull?" in page) == bool(repository and hub)
+
+
+def test_button_options_follow_the_addresses():
+    from rnnscratch.sphinxext import button_options
+
+    none = button_options("", "main", "")
+    assert not none["use_repository_button"] and not none["use_issues_button"]
+    assert none["launch_buttons"] == {} and "repository_url" not in none
+    hub_only = button_options("", "main", "https://hub.uni.edu")
+    assert hub_only["launch_buttons"] == {}  # a hub launch pulls the notebook from the repo
+    gh = button_options("https://github.com/org/course/", "main", "https://hub.uni.edu/")
+    assert gh["repository_url"] == "https://github.com/org/course"
+    assert gh["use_repository_button"] and gh["use_issues_button"]
+    assert set(gh["launch_buttons"]) == {
+        "notebook_interface",
+        "binderhub_url",
+        "colab_url",
+        "jupyterhub_url",
+    }
+    lab = button_options("https://gitlab.com/org/course", "dev", "")
+    assert lab["use_repository_button"] and not lab["use_issues_button"]
+    assert "colab_url" not in lab["launch_buttons"] and lab["repository_branch"] == "dev"

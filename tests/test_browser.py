@@ -3,7 +3,8 @@
 For every page: no JavaScript console errors; math typeset by the offline MathJax (no raw TeX
 left, no TeX errors); Markdown tables rendered; every image loads and has alt text; every
 internal link and #anchor resolves; nothing makes the page scroll sideways on a 390 px phone.
-Pages with code have Binder, JupyterHub and Colab launch buttons and a notebook download.
+Pages with code have a notebook download, and repository/launch buttons only when the course's
+addresses are set in `_config.yml` (no dead links).
 Every chapter of Parts I-III opens with learning goals and prerequisites and ends with a
 summary and questions with answers in dropdowns. The search page finds "forget gate".
 Screenshots of three pages at desktop (light and dark theme) and phone widths are saved in
@@ -19,9 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rnnscratch.booktools import website as site
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PAGES = site.toc_pages()
@@ -300,19 +303,35 @@ def test_chapter_has_goals_summary_and_questions(reports, page):
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
+def _addresses() -> dict:
+    """The course's public addresses as set in `_config.yml` (empty: not published)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    return {
+        k: (config.get(k) or "").strip() for k in ("course_repository_url", "course_jupyterhub_url")
+    }
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_launch_download_and_repository_buttons(reports, page):
-    """Pages with code can be opened on Binder, JupyterHub and Colab and downloaded."""
+def test_download_and_only_configured_repository_and_launch_buttons(reports, page):
+    """Pages with code can be downloaded as notebooks; repository, Binder, Colab and
+    JupyterHub buttons appear exactly when their address is set in `_config.yml`."""
     result = page_report(reports, page)
-    assert result["repositoryLink"], f"{page}: no link to the repository"
+    urls = _addresses()
+    repository = bool(urls["course_repository_url"])
+    assert result["repositoryLink"] == repository, f"{page}: repository button vs {urls}"
     assert result["downloadButtons"], f"{page}: no download button"
     if result["hasCodeCells"]:
-        wanted = {"Launch on Binder", "Launch on JupyterHub", "Launch on Colab"}
-        missing = wanted - set(result["launchButtons"])
-        assert not missing, f"{page}: launch buttons missing: {sorted(missing)}"
         assert "Download notebook file" in result["downloadButtons"], (
             f"{page}: no notebook download: {result['downloadButtons']}"
         )
+        wanted = set()
+        if repository:
+            wanted.add("Launch on Binder")
+            if urls["course_repository_url"].startswith("https://github.com/"):
+                wanted.add("Launch on Colab")
+            if urls["course_jupyterhub_url"]:
+                wanted.add("Launch on JupyterHub")
+        assert set(result["launchButtons"]) == wanted, f"{page}: launch buttons vs {urls}"
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -34,6 +34,41 @@ def _aids(course: Course, given: list[str]) -> list[str]:
     return aids
 
 
+def _submitted(course: Course, aids: list[str]) -> list[str]:
+    """The assignments somebody has submitted; one line for each one skipped (mid-semester,
+    ``make grade`` grades what has come in and leaves the rest alone)."""
+    ready = []
+    for aid in aids:
+        if not course.source_notebook(aid).is_file():
+            print(f"{aid}: skipped (no source notebook {course.source_notebook(aid)})")
+        elif not any(course.submitted.glob(f"*/{aid}")):
+            print(f"{aid}: skipped (nothing submitted yet in {course.submitted}/*/{aid})")
+        else:
+            ready.append(aid)
+    return ready
+
+
+def _graded(course: Course, aids: list[str]) -> list[str]:
+    """The assignments with at least one graded submission in the gradebook; one line for
+    each one skipped (not released or not graded yet)."""
+    from nbgrader.api import MissingEntry
+
+    from rnnscratch.grading.record import gradebook
+
+    ready = []
+    with gradebook(course) as gb:
+        for aid in aids:
+            try:
+                graded = bool(gb.find_assignment(aid).submissions)
+            except MissingEntry:
+                graded = False
+            if graded:
+                ready.append(aid)
+            else:
+                print(f"{aid}: skipped (not graded yet)")
+    return ready
+
+
 def cmd_release(args) -> int:
     course = _course(args)
     return max((release.release(course, aid) for aid in _aids(course, args.assignment)), default=0)
@@ -55,7 +90,7 @@ def cmd_collect(args) -> int:
 
 def cmd_autograde(args) -> int:
     course = _course(args)
-    for aid in _aids(course, args.assignment):
+    for aid in _submitted(course, _aids(course, args.assignment)):
         start = time.perf_counter()
         try:
             graded = pipeline.autograde(course, aid, only=args.student or None, jobs=args.jobs)
@@ -73,7 +108,7 @@ def cmd_autograde(args) -> int:
 
 def cmd_feedback(args) -> int:
     course = _course(args)
-    for aid in _aids(course, args.assignment):
+    for aid in _graded(course, _aids(course, args.assignment)):
         paths = feedback.write(course, aid, args.student or None)
         print(f"{aid}: {len(paths)} feedback pages in {course.feedback}")
     return 0
@@ -87,14 +122,16 @@ def cmd_export(args) -> int:
     course = _course(args)
     dest = Path(args.to) if args.to else course.root / "grades.csv"
     with gradebook(course) as gb:
+        graded = [a.name for a in gb.assignments if a.submissions]
         CsvExportPlugin(to=str(dest)).export(gb)
-    print(f"grades written to {dest}")
+    done = f" ({', '.join(graded)})" if graded else " (nothing graded yet: header only)"
+    print(f"grades written to {dest}{done}")
     return 0
 
 
 def cmd_report(args) -> int:
     course = _course(args)
-    for aid in _aids(course, args.assignment):
+    for aid in _graded(course, _aids(course, args.assignment)):
         print(f"{aid}: class report {report.write(course, aid)}")
     return 0
 

@@ -144,6 +144,7 @@ def build_command(
     hide_all = sorted({Path(h) for h in HIDDEN_ROOTS} | {Path(h).resolve() for h in hide})
     hide_all = [h for h in hide_all if h.exists()]
     cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    made: set[str] = set()  # directories that exist in the sandbox's view
     for h in hide_all:
         if h.is_dir() and not any(h != o and h.is_relative_to(o) for o in hide_all):
             perms = (
@@ -152,7 +153,12 @@ def build_command(
                 else []
             )
             cmd += [*perms, "--tmpfs", str(h)]
-    made: set[str] = {str(h) for h in hide_all}
+            made.add(str(h))
+    # A hidden path nested in another (the course root under /home or /tmp) is covered by its
+    # parent's tmpfs: it does not exist in the sandbox until a bind below it (the course's own
+    # .venv) needs it, and is then created, like every parent, world-searchable (--perms
+    # 0755). Left to bubblewrap it would be created 0700 for root, and uid 65534 could not
+    # reach the interpreter ("prlimit: failed to execute ...: Permission denied").
     for parent in reversed(Path(workdir).parents):
         if str(parent) not in made and _under(parent, hide_all):
             cmd += ["--perms", "0755", "--dir", str(parent)]
