@@ -77,7 +77,7 @@ def test_no_button_leads_to_an_address_that_is_not_set(html_dir):
 
 
 def test_button_options_follow_the_addresses():
-    from rnnscratch.sphinxext import button_options
+    from rnnscratch.booktools.sphinxext import button_options
 
     none = button_options("", "main", "")
     assert not none["use_repository_button"] and not none["use_issues_button"]

@@ -53,7 +53,7 @@ def _graded(course: Course, aids: list[str]) -> list[str]:
     each one skipped (not released or not graded yet)."""
     from nbgrader.api import MissingEntry
 
-    from rnnscratch.grading.record import gradebook
+    from rnnscratch.grading.gradebook import gradebook
 
     ready = []
     with gradebook(course) as gb:
