@@ -62,6 +62,7 @@ def test_every_assignment_has_a_source_and_a_release():
         "a03_lstm_gates",
         "a04_lstm_backward",
         "a05_gru",
+        "a06_gru_backward",
     ]
     for aid in AIDS:
         for kind in ("source", "release"):

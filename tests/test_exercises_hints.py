@@ -686,6 +686,69 @@ WRONG = [
     ("update_gate", "visible", None, "not_defined"),
 ]
 
+# --- a06 (added with the assignment) ------------------------------------------------------------
+
+
+def blend_reversed(dh, h_prev, z, n):
+    return dh * z, dh * (h_prev - n), dh * (1 - z)
+
+
+def blend_no_one_minus_z(dh, h_prev, z, n):
+    return dh, dh * (h_prev - n), dh * z
+
+
+def blend_dz_sign(dh, h_prev, z, n):
+    return dh * (1 - z), dh * (n - h_prev), dh * z
+
+
+def blend_no_direct(dh, h_prev, z, n):
+    return dh * (1 - z), dh * (h_prev - n), 0 * dh
+
+
+def cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn, *, cho=False, dr_bias=True, scale_b=True):
+    da = dn * (1 - n**2)
+    dhn = da * r
+    if cho:
+        dr, dh_prev, dW_hn = (da @ W_hn) * h_prev, (da @ W_hn) * r, da.T @ (r * h_prev)
+    else:
+        dr = da * (h_prev @ W_hn.T + (b_hn if dr_bias else 0))
+        dh_prev, dW_hn = dhn @ W_hn, dhn.T @ h_prev
+    db_hn = (dhn if scale_b else da).sum(0)
+    out = {"dx": da @ W_in, "dh_prev": dh_prev, "dr": dr, "dW_in": da.T @ x, "dW_hn": dW_hn}
+    return out | {"db_in": da.sum(0), "db_hn": db_hn}
+
+
+def wrap_cand(**kw):
+    def f(dn, x, h_prev, r, n, W_in, W_hn, b_hn):
+        return cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn, **kw)
+
+    return f
+
+
+def cand_unscaled_hidden(dn, x, h_prev, r, n, W_in, W_hn, b_hn):
+    out = cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn)
+    da = dn * (1 - n**2)
+    return out | {"dh_prev": da @ W_hn, "dW_hn": da.T @ h_prev, "db_hn": da.sum(0)}
+
+
+def reset_bwd_tanh(dr, x, h_prev, r, W_ir, W_hr):
+    da = dr * (1 - r**2)
+    out = {"dx": da @ W_ir, "dh_prev": da @ W_hr, "dW_ir": da.T @ x, "dW_hr": da.T @ h_prev}
+    return out | {"db_ir": da.sum(0), "db_hr": da.sum(0)}
+
+
+WRONG += [
+    ("blend_backward", "visible", blend_reversed, "blend_reversed_backward"),
+    ("blend_backward", "visible_update_open", blend_no_one_minus_z, "one_minus_z_missing"),
+    ("blend_backward", "visible", blend_dz_sign, "dz_sign_flipped"),
+    ("blend_backward", "visible_update_open", blend_no_direct, "direct_path_missing"),
+    ("candidate_backward", "visible", wrap_cand(cho=True), "reset_grad_before_matmul"),
+    ("candidate_backward", "visible", wrap_cand(dr_bias=False), "reset_grad_excludes_bias"),
+    ("candidate_backward", "visible", wrap_cand(scale_b=False), "b_hn_grad_not_scaled"),
+    ("candidate_backward", "visible", cand_unscaled_hidden, "reset_not_in_hidden_grads"),
+    ("reset_gate_backward", "visible", reset_bwd_tanh, "tanh_derivative_for_sigmoid"),
+]
+
 #: keys produced only on the grading side (tested in test_exercises_grading.py)
 GRADING_ONLY = {"no_output"}
 

@@ -134,3 +134,28 @@ def explain(key: str | None, extra: str = "") -> str:
         return extra
     text = MISTAKES.get(key, "")
     return f"{text} {extra}".strip()
+
+
+# --- a06 GRU backward and a07 training (catalogue entries added with those assignments) ---------
+
+MISTAKES.update(
+    {
+        "blend_reversed_backward": "The blend's backward goes the wrong way round: from h = "
+        "(1 - z) * n + z * h_prev, dn = dh * (1 - z) and the direct path is dh_prev = dh * z.",
+        "one_minus_z_missing": "The (1 - z) path is missing: the candidate receives dn = dh * "
+        "(1 - z), not dh.",
+        "dz_sign_flipped": "dz has the wrong sign: dz = dh * (h_prev - n).",
+        "direct_path_missing": "The direct path is missing: h_prev also reaches h through "
+        "z * h_prev, so dh_prev includes dh * z.",
+        "reset_grad_before_matmul": "The reset gradient goes through the wrong side of the "
+        "matmul (Cho et al.'s form). In PyTorch's form r scales the result: dr = da_n * "
+        "(h_prev @ W_hn.T + b_hn), and h_prev gets (da_n * r) @ W_hn.",
+        "reset_grad_excludes_bias": "dr must include b_hn: dr = da_n * (h_prev @ W_hn.T + b_hn).",
+        "b_hn_grad_not_scaled": "db_hn must be scaled by r: b_hn sits inside r * (W_hn h_prev + "
+        "b_hn), so db_hn = (da_n * r).sum(axis=0).",
+        "reset_not_in_hidden_grads": "The hidden path must go through r: use da_n * r for "
+        "dW_hn, db_hn and dh_prev.",
+        "tanh_derivative_for_sigmoid": "That is tanh's derivative: sigmoid'(a) is s * (1 - s), "
+        "not 1 - s**2.",
+    }
+)
