@@ -70,6 +70,55 @@ MUTATIONS = {
             "reversed": [("for t in reversed(range(xs.shape[0]))", "for t in range(xs.shape[0])")],
         },
     },
+    "a07_train": {
+        "adam_step": {
+            "activation": [("np.sqrt(v_hat)", "v_hat")],
+            "swapped": [("(1.0 - beta1**t)", "(1.0 - t**beta1)")],
+            "dropped": [(" / (1.0 - beta1**t)", "")],
+            "reversed": [("beta1 * m[k] + (1.0 - beta1) * g", "(1.0 - beta1) * m[k] + beta1 * g")],
+        },
+        "clip_gradients": {
+            "activation": [("np.sqrt(", "np.abs(")],
+            "swapped": [("max_norm / (total + 1e-6)", "total / (max_norm + 1e-6)")],
+            "dropped": [("min(1.0, max_norm / (total + 1e-6))", "max_norm / (total + 1e-6)")],
+            "reversed": [("min(1.0,", "max(1.0,")],
+        },
+        "tbptt_gradients": {
+            "activation": "the loop over windows has no nonlinearity of its own",
+            "swapped": [
+                (
+                    "stream[start:stop], stream[start + 1 : stop + 1]",
+                    "stream[start + 1 : stop + 1], stream[start:stop]",
+                )
+            ],
+            "dropped": [("loss, g, h = lm_loss_and_grads", "loss, g, _ = lm_loss_and_grads")],
+            "reversed": [
+                (
+                    "for start in range(0, stream.shape[0] - 1, T):",
+                    "for start in reversed(range(0, stream.shape[0] - 1, T)):",
+                )
+            ],
+        },
+        "sample_next": {
+            "activation": [
+                ("e = np.exp(z - z.max(axis=-1, keepdims=True))", "e = 1.0 / (1.0 + np.exp(-z))")
+            ],
+            "swapped": [("np.cumsum(probs, axis=-1) < u", "u < np.cumsum(probs, axis=-1)")],
+            "dropped": [("z = logits / temperature", "z = logits")],
+            "reversed": [("z = logits / temperature", "z = logits * temperature")],
+        },
+        "train": {
+            "activation": "the training loop has no nonlinearity of its own",
+            "swapped": [
+                (
+                    "stream[start:stop], stream[start + 1 : stop + 1]",
+                    "stream[start + 1 : stop + 1], stream[start:stop]",
+                )
+            ],
+            "dropped": [("P, m, v = adam_step(", "_, m, v = adam_step(")],
+            "reversed": [("t, lr=lr)", "t, lr=-lr)")],
+        },
+    },
 }
 
 
@@ -99,7 +148,7 @@ def _namespace(aid):
         if (
             cell["cell_type"] == "code"
             and not meta.get("grade")
-            and meta.get("grade_id") != "fd_check"
+            and meta.get("grade_id") not in ("fd_check", "demo")
         ):
             exec(compile(cell["source"], f"{aid}.ipynb", "exec"), namespace)
     return namespace

@@ -11,6 +11,7 @@ MODULES = (
     "a04_lstm_backward",
     "a05_gru",
     "a06_gru_backward",
+    "a07_train",
 )
 
 ASSIGNMENTS: dict[str, list[str]] = {}
