@@ -224,6 +224,7 @@ def _gate_inputs(gate, zero=(), square=False, fixed=False):
         }
         for k in zero:
             q[k] = np.zeros_like(q[k])
+        # both gates are sigmoid(W_x x + b_x + W_h h + b_h): one torch formula serves r and z
         q[gate] = _oracle().torch_reset_gate(
             q["x"], q["h_prev"], *(q[f"{w}{gate}"] for w in ("W_i", "W_h", "b_i", "b_h"))
         )
