@@ -69,6 +69,8 @@ def test_every_assignment_has_a_source_and_a_release():
         "a03_lstm_gates",
         "a04_lstm_backward",
         "a05_gru",
+        "a06_gru_backward",
+        "a07_train",
     ]
     for aid in AIDS:
         for kind in ("source", "release"):
@@ -233,6 +235,11 @@ def _solution_namespace(aid):
     return namespace
 
 
+#: visible test cells that may take longer than a second (grade id -> seconds), and why:
+#: a07's training check trains the student's model for 100 steps (1-3 s on a shared core).
+SLOW_VISIBLE_CELLS = {"test_train_loss": 10.0}
+
+
 @pytest.mark.parametrize("aid", AIDS)
 def test_solutions_pass_every_case_and_visible_cells_are_fast(aid, monkeypatch):
     monkeypatch.chdir(ROOT / "solutions" / aid)
@@ -244,7 +251,10 @@ def test_solutions_pass_every_case_and_visible_cells_are_fast(aid, monkeypatch):
                 continue
             verdict = evaluate(name, namespace[name], case)
             assert verdict.passed, verdict.message
-        assert time.perf_counter() - start < 1.0, f"{grade_id}: visible checks take >= 1 s"
+        budget = SLOW_VISIBLE_CELLS.get(grade_id, 1.0)
+        assert time.perf_counter() - start < budget, (
+            f"{grade_id}: visible checks take >= {budget} s"
+        )
         for name, _, case, hidden in calls:
             if hidden:
                 for _ in range(3):  # fresh random sizes and values each time

@@ -11,7 +11,7 @@ import torch
 from rnnscratch.checks import CheckError
 from rnnscratch.exercises import MISTAKES, check
 from rnnscratch.exercises.harness import evaluate
-from rnnscratch.models import gru, lstm, rnn
+from rnnscratch.models import gru, gru_lm, lstm, rnn
 from rnnscratch.models.params import lstm_params_to_torch
 
 
@@ -684,6 +684,178 @@ WRONG = [
         "not_implemented",
     ),
     ("update_gate", "visible", None, "not_defined"),
+]
+
+# --- a06 (added with the assignment) ------------------------------------------------------------
+
+
+def blend_reversed(dh, h_prev, z, n):
+    return dh * z, dh * (h_prev - n), dh * (1 - z)
+
+
+def blend_no_one_minus_z(dh, h_prev, z, n):
+    return dh, dh * (h_prev - n), dh * z
+
+
+def blend_dz_sign(dh, h_prev, z, n):
+    return dh * (1 - z), dh * (n - h_prev), dh * z
+
+
+def blend_no_direct(dh, h_prev, z, n):
+    return dh * (1 - z), dh * (h_prev - n), 0 * dh
+
+
+def cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn, *, cho=False, dr_bias=True, scale_b=True):
+    da = dn * (1 - n**2)
+    dhn = da * r
+    if cho:
+        dr, dh_prev, dW_hn = (da @ W_hn) * h_prev, (da @ W_hn) * r, da.T @ (r * h_prev)
+    else:
+        dr = da * (h_prev @ W_hn.T + (b_hn if dr_bias else 0))
+        dh_prev, dW_hn = dhn @ W_hn, dhn.T @ h_prev
+    db_hn = (dhn if scale_b else da).sum(0)
+    out = {"dx": da @ W_in, "dh_prev": dh_prev, "dr": dr, "dW_in": da.T @ x, "dW_hn": dW_hn}
+    return out | {"db_in": da.sum(0), "db_hn": db_hn}
+
+
+def wrap_cand(**kw):
+    def f(dn, x, h_prev, r, n, W_in, W_hn, b_hn):
+        return cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn, **kw)
+
+    return f
+
+
+def cand_unscaled_hidden(dn, x, h_prev, r, n, W_in, W_hn, b_hn):
+    out = cand_bwd(dn, x, h_prev, r, n, W_in, W_hn, b_hn)
+    da = dn * (1 - n**2)
+    return out | {"dh_prev": da @ W_hn, "dW_hn": da.T @ h_prev, "db_hn": da.sum(0)}
+
+
+def reset_bwd_tanh(dr, x, h_prev, r, W_ir, W_hr):
+    da = dr * (1 - r**2)
+    out = {"dx": da @ W_ir, "dh_prev": da @ W_hr, "dW_ir": da.T @ x, "dW_hr": da.T @ h_prev}
+    return out | {"db_ir": da.sum(0), "db_hr": da.sum(0)}
+
+
+WRONG += [
+    ("blend_backward", "visible", blend_reversed, "blend_reversed_backward"),
+    ("blend_backward", "visible_update_open", blend_no_one_minus_z, "one_minus_z_missing"),
+    ("blend_backward", "visible", blend_dz_sign, "dz_sign_flipped"),
+    ("blend_backward", "visible_update_open", blend_no_direct, "direct_path_missing"),
+    ("candidate_backward", "visible", wrap_cand(cho=True), "reset_grad_before_matmul"),
+    ("candidate_backward", "visible", wrap_cand(dr_bias=False), "reset_grad_excludes_bias"),
+    ("candidate_backward", "visible", wrap_cand(scale_b=False), "b_hn_grad_not_scaled"),
+    ("candidate_backward", "visible", cand_unscaled_hidden, "reset_not_in_hidden_grads"),
+    ("reset_gate_backward", "visible", reset_bwd_tanh, "tanh_derivative_for_sigmoid"),
+]
+
+# --- a07 (added with the assignment) ------------------------------------------------------------
+
+
+def adam(p, grads, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **kw):
+    b1, b2 = (1 - beta1, 1 - beta2) if kw.get("reverse") else (beta1, beta2)
+    t = t + kw.get("shift", 0)
+    new_p, new_m, new_v = {}, {}, {}
+    for k, g in grads.items():
+        new_m[k] = b1 * m[k] + (1 - b1) * g
+        new_v[k] = b2 * v[k] + (1 - b2) * (np.abs(g) if kw.get("abs") else g * g)
+        mh, vh = new_m[k], new_v[k]
+        if not kw.get("no_correction"):
+            mh, vh = mh / (1 - beta1**t), vh / (1 - beta2**t)
+        denom = np.sqrt(vh + eps) if kw.get("eps_inside") else np.sqrt(vh) + eps
+        new_p[k] = p[k] + (1 if kw.get("ascent") else -1) * lr * mh / denom
+    return new_p, new_m, new_v
+
+
+def wrap_adam(**kw):
+    def f(p, grads, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        return adam(p, grads, m, v, t, lr, beta1, beta2, eps, **kw)
+
+    return f
+
+
+def tbptt(P, stream, h0, T, carry=True, shift=1, drop=False):
+    losses, grads, h = [], [], h0
+    for start in range(0, stream.shape[0] - 1, T):
+        stop = min(start + T, stream.shape[0] - 1)
+        if drop and stop - start < T:
+            break
+        loss, g, h_new = gru_lm.lm_loss_and_grads(
+            P, stream[start:stop], stream[start + shift : stop + shift], h
+        )
+        h = h_new if carry else h0
+        losses.append(loss)
+        grads.append(g)
+    return np.array(losses), grads, h_new
+
+
+def wrap_tbptt(**kw):
+    return lambda P, stream, h0, T: tbptt(P, stream, h0, T, **kw)
+
+
+def tbptt_overlapping(P, stream, h0, T):
+    losses, grads, h = [], [], h0
+    for start in range(0, stream.shape[0] - 1, T - 1):
+        stop = min(start + T, stream.shape[0] - 1)
+        loss, g, h = gru_lm.lm_loss_and_grads(
+            P, stream[start:stop], stream[start + 1 : stop + 1], h
+        )
+        losses.append(loss)
+        grads.append(g)
+    return np.array(losses), grads, h
+
+
+def sample_times(logits, temperature, rng):
+    return gru_lm.sample_next(logits * temperature, 1.0, rng)
+
+
+def sample_ignoring_temperature(logits, temperature, rng):
+    return gru_lm.sample_next(logits, 1.0, rng)
+
+
+def sample_greedy(logits, temperature, rng):
+    return np.argmax(logits, axis=-1)
+
+
+def sample_uniform(logits, temperature, rng):
+    return rng.integers(0, logits.shape[-1], size=logits.shape[0])
+
+
+def train_nothing(P, stream, steps):
+    return P
+
+
+def train_nan(P, stream, steps):
+    return {k: v * np.nan for k, v in P.items()}
+
+
+def train_sgd_tiny(P, stream, steps):
+    h = np.zeros((stream.shape[1], P["W_hr"].shape[0]))
+    for _ in range(steps):
+        _, g, h = gru_lm.lm_loss_and_grads(P, stream[:16], stream[1:17], h * 0)
+        P = {k: P[k] - 1e-3 * g[k] for k in P}
+    return P
+
+
+WRONG += [
+    ("adam_step", "visible", wrap_adam(no_correction=True), "adam_no_bias_correction"),
+    ("adam_step", "visible", wrap_adam(reverse=True), "moment_blend_reversed"),
+    ("adam_step", "visible", wrap_adam(abs=True), "adam_v_not_squared"),
+    ("adam_step", "visible_eps", wrap_adam(eps_inside=True), "adam_eps_inside_sqrt"),
+    ("adam_step", "visible", wrap_adam(shift=1), "adam_step_count"),
+    ("adam_step", "visible_first", wrap_adam(ascent=True), "update_sign"),
+    ("tbptt_gradients", "visible", wrap_tbptt(carry=False), "state_not_carried_across_windows"),
+    ("tbptt_gradients", "visible", wrap_tbptt(shift=0), "targets_not_shifted"),
+    ("tbptt_gradients", "visible_ragged", wrap_tbptt(drop=True), "last_window_dropped"),
+    ("tbptt_gradients", "visible", tbptt_overlapping, "window_stride"),
+    ("sample_next", "visible_t05", sample_times, "temperature_multiplied"),
+    ("sample_next", "visible_t2", sample_ignoring_temperature, "temperature_ignored"),
+    ("sample_next", "visible_t1", sample_greedy, "greedy_not_sampled"),
+    ("sample_next", "visible_t1", sample_uniform, "sampling_not_from_softmax"),
+    ("sample_next", "visible_t1", gru_lm.sample_next, None),
+    ("train", "visible", train_nothing, "parameters_not_updated"),
+    ("train", "visible", train_nan, "training_diverged"),
+    ("train", "visible", train_sgd_tiny, "training_too_slow"),
 ]
 
 #: keys produced only on the grading side (tested in test_exercises_grading.py)

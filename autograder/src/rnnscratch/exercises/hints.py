@@ -134,3 +134,64 @@ def explain(key: str | None, extra: str = "") -> str:
         return extra
     text = MISTAKES.get(key, "")
     return f"{text} {extra}".strip()
+
+
+# --- a06 GRU backward and a07 training (catalogue entries added with those assignments) ---------
+
+MISTAKES.update(
+    {
+        "blend_reversed_backward": "The blend's backward goes the wrong way round: from h = "
+        "(1 - z) * n + z * h_prev, dn = dh * (1 - z) and the direct path is dh_prev = dh * z.",
+        "one_minus_z_missing": "The (1 - z) path is missing: the candidate receives dn = dh * "
+        "(1 - z), not dh.",
+        "dz_sign_flipped": "dz has the wrong sign: dz = dh * (h_prev - n).",
+        "direct_path_missing": "The direct path is missing: h_prev also reaches h through "
+        "z * h_prev, so dh_prev includes dh * z.",
+        "reset_grad_before_matmul": "The reset gradient goes through the wrong side of the "
+        "matmul (Cho et al.'s form). In PyTorch's form r scales the result: dr = da_n * "
+        "(h_prev @ W_hn.T + b_hn), and h_prev gets (da_n * r) @ W_hn.",
+        "reset_grad_excludes_bias": "dr must include b_hn: dr = da_n * (h_prev @ W_hn.T + b_hn).",
+        "b_hn_grad_not_scaled": "db_hn must be scaled by r: b_hn sits inside r * (W_hn h_prev + "
+        "b_hn), so db_hn = (da_n * r).sum(axis=0).",
+        "reset_not_in_hidden_grads": "The hidden path must go through r: use da_n * r for "
+        "dW_hn, db_hn and dh_prev.",
+        "tanh_derivative_for_sigmoid": "That is tanh's derivative: sigmoid'(a) is s * (1 - s), "
+        "not 1 - s**2.",
+        # a07: the optimiser
+        "adam_no_bias_correction": "The bias correction is missing: divide m by (1 - beta1**t) "
+        "and v by (1 - beta2**t) before the step.",
+        "moment_blend_reversed": "The running means blend the wrong way round: m = beta1 * m + "
+        "(1 - beta1) * g keeps most of the old m (beta1 = 0.9).",
+        "adam_v_not_squared": "The second moment averages the *squared* gradient: v = beta2 * v "
+        "+ (1 - beta2) * g**2.",
+        "adam_eps_inside_sqrt": "eps goes outside the square root: m_hat / (sqrt(v_hat) + eps).",
+        "adam_step_count": "The step count is off by one: t is this step's number, 1 on the "
+        "first step, in the bias corrections (1 - beta**t).",
+        "update_sign": "The step goes uphill: subtract lr * m_hat / (sqrt(v_hat) + eps).",
+        # a07: truncated BPTT over a stream
+        "state_not_carried_across_windows": "The state is not carried from window to window: "
+        "each window must start from the h the previous window ended with.",
+        "targets_not_shifted": "The targets are not shifted: window stream[s:e] predicts "
+        "stream[s + 1 : e + 1], the next characters.",
+        "last_window_dropped": "The last, shorter window is dropped: when L - 1 is not a "
+        "multiple of T the final window has fewer than T steps.",
+        "window_stride": "The windows overlap or skip characters: window k starts at k * T.",
+        # a07: sampling
+        "temperature_multiplied": "The logits are multiplied by the temperature; divide them: "
+        "softmax(logits / temperature).",
+        "temperature_ignored": "The temperature is ignored: sample from softmax(logits / "
+        "temperature).",
+        "greedy_not_sampled": "You return the most likely token every time (argmax); draw at "
+        "random from the probabilities.",
+        "sampling_not_from_softmax": "The draws look uniform: weight each token by its softmax "
+        "probability.",
+        # a07: training
+        "training_diverged": "Training diverged (NaN or infinity in the parameters): check the "
+        "clipping and the learning rate.",
+        "parameters_not_updated": "The returned parameters are the initial ones: return the "
+        "trained P (adam_step returns new dicts; use them).",
+        "training_too_slow": "The loss did not fall far enough: check that each step uses the "
+        "new parameters and moments, that the state is carried between windows, and the "
+        "learning rate (the default 0.02 works).",
+    }
+)

@@ -4,7 +4,15 @@ from importlib import import_module
 
 from rnnscratch.exercises.spec import Spec
 
-MODULES = ("a01_rnn_forward", "a02_bptt", "a03_lstm_gates", "a04_lstm_backward", "a05_gru")
+MODULES = (
+    "a01_rnn_forward",
+    "a02_bptt",
+    "a03_lstm_gates",
+    "a04_lstm_backward",
+    "a05_gru",
+    "a06_gru_backward",
+    "a07_train",
+)
 
 ASSIGNMENTS: dict[str, list[str]] = {}
 SPECS: dict[str, Spec] = {}

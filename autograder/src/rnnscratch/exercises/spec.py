@@ -50,6 +50,12 @@ class Spec:
     reference: Callable[[dict], Any]
     variants: list[Variant] = field(default_factory=list)
     adapt: Callable[[Any, dict], Any] | None = None  # runs in the student's process
+    # runs in the student's process before the call: plain inputs -> call arguments (a seed
+    # into a numpy Generator, say)
+    prepare: Callable[[dict], dict] | None = None
+    # trusted side, instead of comparing with the reference by tolerance: raises Mismatch
+    # unless the recorded Node is acceptable (a statistical test, a loss below a threshold)
+    verify: Callable[[dict, Node, Any], None] | None = None
 
     def inputs(self, case: str, rng: np.random.Generator) -> dict:
         """Draw the inputs of `case` from `rng` (a flat dict of arrays, ints and floats)."""
@@ -126,6 +132,8 @@ def run_student(spec: Spec, func, inputs: dict) -> tuple[dict, dict] | RunError:
     if not callable(func):
         return RunError(f"`{spec.name}` is not defined (or not a function).", "not_defined")
     kwargs = call_kwargs(inputs, spec.args)
+    if spec.prepare is not None:
+        kwargs = spec.prepare(kwargs)
     args = []
     for name in spec.args:  # positional while the arguments are consecutive (robust to renames)
         if name not in kwargs:
@@ -335,7 +343,10 @@ def judge_outcome(spec: Spec, case: str, inputs: dict, outcome, expected) -> Ver
         return Verdict(False, f"{head}:\n{text}", outcome.mistake)
     label = spec.outputs if isinstance(spec.outputs, str) else "result"
     try:
-        compare(label, expected, outcome, names=spec.outputs)
+        if spec.verify is not None:
+            spec.verify(inputs, outcome, expected)
+        else:
+            compare(label, expected, outcome, names=spec.outputs)
     except Mismatch as exc:
         found, note = None, ""
         if exc.level in ("shape", "finite", "values"):

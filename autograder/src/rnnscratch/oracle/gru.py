@@ -109,3 +109,54 @@ def torch_gru_grads(xs, h0, p, dhs):
         for k, gate in enumerate(GRU_GATES):
             out[f"d{prefix}{gate}"] = _np(tensor.grad[k * H : (k + 1) * H])
     return out
+
+
+# --- local backward of each GRU piece (a06): autograd of one formula, upstream gradient given ---
+
+
+def _local_grads(formula, inputs: dict, upstream, wrt: tuple[str, ...]) -> dict:
+    """Autograd of sum(formula(**inputs) * upstream) with respect to the inputs named in `wrt`."""
+    ts = {k: _t(v, k in wrt) for k, v in inputs.items()}
+    (formula(**ts) * _t(upstream)).sum().backward()
+    return {f"d{k}": _np(ts[k].grad) for k in wrt}
+
+
+def torch_blend_grads(dh, h_prev, z, n):
+    """Gradients of h = (1 - z) * n + z * h_prev (eq-gru-h) given dh (B, H).
+
+    returns (dn, dz, dh_prev), each (B, H); dh_prev is the direct path only.
+    """
+    out = _local_grads(
+        lambda h_prev, z, n: (1 - z) * n + z * h_prev,
+        {"h_prev": h_prev, "z": z, "n": n},
+        dh,
+        ("n", "z", "h_prev"),
+    )
+    return out["dn"], out["dz"], out["dh_prev"]
+
+
+def torch_candidate_grads(dn, x, h_prev, r, W_in, W_hn, b_in, b_hn):
+    """Gradients of n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn)) (eq-gru-n) given dn.
+
+    returns dict dx (B, D), dh_prev (B, H), dr (B, H), dW_in, dW_hn, db_in, db_hn.
+    """
+
+    def formula(x, h_prev, r, W_in, W_hn, b_in, b_hn):
+        return torch.tanh(x @ W_in.T + b_in + r * (h_prev @ W_hn.T + b_hn))
+
+    inputs = {"x": x, "h_prev": h_prev, "r": r, "W_in": W_in, "W_hn": W_hn}
+    inputs |= {"b_in": b_in, "b_hn": b_hn}
+    return _local_grads(formula, inputs, dn, tuple(inputs))
+
+
+def torch_gate_grads(ds, x, h_prev, W_x, W_h, b_x, b_h):
+    """Gradients of s = sigmoid(W_x x + b_x + W_h h_prev + b_h) (eq-gru-r, eq-gru-z) given ds.
+
+    returns dict dx, dh_prev, dW_x, dW_h, db_x, db_h (keys named after the arguments).
+    """
+
+    def formula(x, h_prev, W_x, W_h, b_x, b_h):
+        return torch.sigmoid(x @ W_x.T + b_x + h_prev @ W_h.T + b_h)
+
+    inputs = {"x": x, "h_prev": h_prev, "W_x": W_x, "W_h": W_h, "b_x": b_x, "b_h": b_h}
+    return _local_grads(formula, inputs, ds, tuple(inputs))
