@@ -37,11 +37,14 @@ SIGMOID = Spec(
     outputs="sigmoid(x)",
     cases={
         "visible": Case("moderate values, shape (4, 5)", _sigmoid_inputs(False, True)),
-        "visible_extreme": Case("values up to +-1000", _sigmoid_inputs(True, True)),
+        "visible_extreme": Case("values up to +-1000", _sigmoid_inputs(True, True), stable=True),
         "random": Case("moderate values, random shape", _sigmoid_inputs(False, False)),
-        "extreme": Case("values up to +-1000, random shape", _sigmoid_inputs(True, False)),
+        "extreme": Case(
+            "values up to +-1000, random shape", _sigmoid_inputs(True, False), stable=True
+        ),
     },
     reference=lambda p: _oracle().sigmoid(p["x"]),
+    overflow_mistake="unstable_sigmoid",
     variants=[
         Variant("tanh_for_sigmoid", lambda p: np.tanh(p["x"])),
         Variant("sigmoid_sign", lambda p: sig(-p["x"])),
@@ -91,10 +94,14 @@ SOFTMAX = Spec(
     outputs="softmax(z)",
     cases={
         "visible": Case("logits of shape (3, 6), last axis", _softmax_inputs(False, True, None)),
-        "visible_extreme": Case("logits near +-1000", _softmax_inputs(True, True, None)),
+        "visible_extreme": Case(
+            "logits near +-1000", _softmax_inputs(True, True, None), stable=True
+        ),
         "visible_axis0": Case("axis=0", _softmax_inputs(False, True, 0)),
         "random": Case("random 3-D shape, last axis", _softmax_inputs(False, False, None)),
-        "extreme": Case("logits near +-1000, random shape", _softmax_inputs(True, False, None)),
+        "extreme": Case(
+            "logits near +-1000, random shape", _softmax_inputs(True, False, None), stable=True
+        ),
         "axis1": Case("random 3-D shape, axis=1", _softmax_inputs(False, False, 1)),
     },
     reference=lambda p: _oracle().softmax(p["z"], axis=p.get("axis", -1)),
@@ -179,6 +186,11 @@ RNN_FORWARD = Spec(
         ),
         Variant("includes_initial_state", lambda p: _loop(p, with_h0=True)),
         Variant("off_by_one", lambda p: _loop(p, shift=True)),
+        Variant(
+            "batch_major",
+            lambda p: _loop(p).transpose(1, 0, 2),
+            "You returned (B, T, H); return hs as (T, B, H).",
+        ),
         Variant("sigmoid_for_tanh", lambda p: _loop(p, act=sig)),
     ],
 )
@@ -208,6 +220,11 @@ def _picked(p, fn=_log_probs):
     return np.take_along_axis(lp, p["targets"][..., None], axis=-1)[..., 0]  # (T, B)
 
 
+def _log_of_stable_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return np.log(e / e.sum(axis=-1, keepdims=True))
+
+
 CROSS_ENTROPY = Spec(
     name="sequence_cross_entropy",
     assignment=ASSIGNMENT,
@@ -215,9 +232,13 @@ CROSS_ENTROPY = Spec(
     outputs="E",
     cases={
         "visible": Case("T=4, B=3, V=6", _ce_inputs(fixed=True)),
-        "visible_extreme": Case("logits of size several hundred", _ce_inputs(True, True)),
+        "visible_extreme": Case(
+            "logits of size several hundred", _ce_inputs(True, True), stable=True
+        ),
         "random": Case("random sizes", _ce_inputs()),
-        "extreme": Case("logits of size several hundred, random sizes", _ce_inputs(True)),
+        "extreme": Case(
+            "logits of size several hundred, random sizes", _ce_inputs(True), stable=True
+        ),
     },
     reference=lambda p: _oracle().sequence_cross_entropy(p["logits"], p["targets"])[0],
     variants=[
@@ -227,6 +248,10 @@ CROSS_ENTROPY = Spec(
         Variant(
             "ce_probability_not_log",
             lambda p: float(-np.exp(_picked(p)).mean(axis=1).sum()),
+        ),
+        Variant(
+            "log_of_underflowed_softmax",
+            lambda p: float(-_picked(p, _log_of_stable_softmax).mean(axis=1).sum()),
         ),
         Variant(
             "unstable_softmax",

@@ -47,14 +47,14 @@ def _cell_inputs(square=False, fixed=False):
     return make
 
 
-def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False):
+def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False):
     dh, h, hp = p["dh"], p["h"], p["h_prev"]
     local = {"ok": 1 - h**2, "missing": 1.0, "h_prev": 1 - hp**2, "not_squared": 1 - h}[deriv]
     da = dh * local
     W_ih, W_hh = (p["W_ih"].T, p["W_hh"].T) if Wt else (p["W_ih"], p["W_hh"])
     out = {
         "dx": da @ W_ih,
-        "dh_prev": da @ W_hh,
+        "dh_prev": da @ (W_hh.T if Whh_t else W_hh),
         "dW_ih": (p["x"].T @ da) if dW_t else da.T @ p["x"],
         "dW_hh": (hp.T @ da) if dW_t else da.T @ hp,
         "db_ih": da.sum(0) if db_sum else da,
@@ -81,12 +81,14 @@ RNN_CELL_BACKWARD = Spec(
         Variant("derivative_not_squared", lambda p: _cell_backward(p, deriv="not_squared")),
         Variant("gradient_transposed", lambda p: _cell_backward(p, dW_t=True)),
         Variant("bias_grad_not_summed", lambda p: _cell_backward(p, db_sum=False)),
+        Variant("backward_weight_transposed", lambda p: _cell_backward(p, Wt=True)),
         Variant(
-            "weight_transposed",
-            lambda p: _cell_backward(p, Wt=True),
-            "dx = da @ W_ih and dh_prev = da @ W_hh (no .T: the forward used W.T).",
+            "backward_weight_transposed",
+            lambda p: _cell_backward(p, Whh_t=True),
+            "Only W_hh is transposed: dh_prev = da @ W_hh.",
         ),
     ],
+    backward=True,
 )
 
 # --- rnn_backward ---------------------------------------------------------------------------------
@@ -109,7 +111,9 @@ def _seq_inputs(square=False, fixed=False, truncate=None):
     return make
 
 
-def _bptt(p, deriv="ok", carry=True, accumulate=True, dh0=True, dW_hh_h_t=False, trunc="ok"):
+def _bptt(
+    p, deriv="ok", carry=True, accumulate=True, dh0=True, dW_hh_h_t=False, trunc="ok", shift=0
+):
     xs, hs, h0 = p["xs"], p["hs"], p["h0"]
     T = xs.shape[0]
     g = {"dxs": np.zeros_like(xs), "dh0": np.zeros_like(h0)}
@@ -130,17 +134,20 @@ def _bptt(p, deriv="ok", carry=True, accumulate=True, dh0=True, dW_hh_h_t=False,
     k = p.get("truncate")
     if k is None or trunc == "ignored":
         dh_next = np.zeros_like(h0)
-        for t in reversed(range(T)):
-            dh_next = step(t, p["dhs"][t] + (dh_next if carry else 0.0))
+        for t in reversed(range(1 if shift == "skip0" else 0, T)):
+            s = t + shift if isinstance(shift, int) else t
+            loss = p["dhs"][s] if 0 <= s < T else 0.0
+            dh_next = step(t, loss + (dh_next if carry else 0.0))
         if dh0:
             g["dh0"] = dh_next
         return g
     k = k + 1 if trunc == "plus1" else k - 1 if trunc == "minus1" else k
     for t in range(T):
         dh = p["dhs"][t]
-        for s in range(t, max(t - k, -1), -1):
+        stop = (t // k) * k - 1 if trunc == "chunked" else max(t - k, -1)
+        for s in range(t, stop, -1):
             dh = step(s, dh)
-        if t - k < 0 and dh0:
+        if stop == -1 and dh0:
             g["dh0"] += dh
     return g
 
@@ -186,7 +193,16 @@ RNN_BACKWARD = Spec(
             lambda p: _bptt(p, trunc="minus1"),
             "Your window is one step too short.",
         ),
+        Variant("truncation_chunked", lambda p: _bptt(p, trunc="chunked")),
+        Variant(
+            "step_off_by_one",
+            lambda p: _bptt(p, shift="skip0"),
+            "Step 0 is never backpropagated (the loop stops at t = 1).",
+        ),
+        Variant("step_off_by_one", lambda p: _bptt(p, shift=1), "Step t received dhs[t + 1]."),
+        Variant("step_off_by_one", lambda p: _bptt(p, shift=-1), "Step t received dhs[t - 1]."),
     ],
+    backward=True,
 )
 
 # --- clipping -------------------------------------------------------------------------------------
@@ -212,7 +228,7 @@ def _grads(p):
     return {k[6:]: v for k, v in p.items() if k.startswith("grads.")}
 
 
-def _clip_norm(p, per_tensor=False, always=False, squared=False, eps=1e-6):
+def _clip_norm(p, per_tensor=False, always=False, squared=False, eps=1e-6, after=False):
     g = _grads(p)
     total = sum(float(np.sum(v**2)) for v in g.values())
     total = total if squared else np.sqrt(total)
@@ -224,7 +240,15 @@ def _clip_norm(p, per_tensor=False, always=False, squared=False, eps=1e-6):
         return out, float(total)
     coef = p["max_norm"] / (total + eps)
     coef = coef if always else min(1.0, coef)
-    return {k: v * coef for k, v in g.items()}, float(total)
+    clipped = {k: v * coef for k, v in g.items()}
+    if after:
+        total = np.sqrt(sum(float(np.sum(v**2)) for v in clipped.values()))
+    return clipped, float(total)
+
+
+def _not_clipped(p):
+    g = _grads(p)
+    return g, float(np.sqrt(sum(float(np.sum(v**2)) for v in g.values())))
 
 
 CLIP_NORM = Spec(
@@ -243,6 +267,8 @@ CLIP_NORM = Spec(
         Variant("clip_per_tensor", lambda p: _clip_norm(p, per_tensor=True)),
         Variant("clip_always_scales", lambda p: _clip_norm(p, always=True)),
         Variant("norm_not_square_rooted", lambda p: _clip_norm(p, squared=True)),
+        Variant("clip_omitted", _not_clipped),
+        Variant("norm_after_clipping", lambda p: _clip_norm(p, after=True)),
     ],
 )
 

@@ -143,8 +143,17 @@ def _swaps(fn):
     return out
 
 
+def _swapped_outputs(fn):
+    def compute(q):
+        h, c = fn()(q)
+        return c, h
+
+    return compute
+
+
 def _common_variants(fn):
     return [
+        Variant("outputs_swapped", _swapped_outputs(fn)),
         *_swaps(fn),
         Variant("sigmoid_for_tanh", fn(act_g=sig), "The candidate g uses tanh."),
         Variant("tanh_for_sigmoid", fn(act_sig=np.tanh), "The gates i, f, o use the sigmoid."),
@@ -233,6 +242,11 @@ LSTM_FORWARD = Spec(
         ),
         Variant("off_by_one", lambda q: _shifted(q, False)),
         Variant("includes_initial_state", lambda q: _shifted(q, True)),
+        Variant(
+            "batch_major",
+            lambda q: tuple(a.transpose(1, 0, 2) for a in _seq_variant()(q)),
+            "You returned (B, T, H) arrays; return hs and cs as (T, B, H).",
+        ),
         *_common_variants(_seq_variant),
     ],
 )
@@ -247,6 +261,12 @@ def _run_module(module, q):
     if not isinstance(module, torch.nn.LSTM):
         raise AdaptError(
             f"to_torch_lstm returned {type(module).__name__}, not torch.nn.LSTM", "not_an_lstm"
+        )
+    if getattr(module, "batch_first", False):
+        raise AdaptError(
+            "to_torch_lstm returned an LSTM with batch_first=True; the course's sequences are "
+            "time-major (T, B, D)",
+            "batch_major",
         )
     param = next(module.parameters())
     xs, h0, c0 = (torch.as_tensor(q[f"probe.{k}"], dtype=param.dtype) for k in ("xs", "h0", "c0"))

@@ -70,6 +70,8 @@ def _cand(q, form="torch", act=np.tanh, bias=True, Wt=False):
         hpart = (q["r"] * q["h_prev"]) @ W_hn.T + b_hn
     elif form == "no_bias_reset":
         hpart = q["r"] * (q["h_prev"] @ W_hn.T) + b_hn
+    elif form == "no_b_hn":
+        hpart = q["r"] * (q["h_prev"] @ W_hn.T)
     else:  # reset ignored
         hpart = q["h_prev"] @ W_hn.T + b_hn
     return act(xpart + hpart)
@@ -102,6 +104,7 @@ GRU_CANDIDATE = Spec(
         Variant("reset_before_matmul", lambda q: _cand(q, "cho")),
         Variant("reset_excludes_bias", lambda q: _cand(q, "no_bias_reset")),
         Variant("reset_ignored", lambda q: _cand(q, "ignored")),
+        Variant("b_hn_dropped", lambda q: _cand(q, "no_b_hn")),
         Variant("sigmoid_for_tanh", lambda q: _cand(q, act=sig)),
         Variant("activation_missing", lambda q: _cand(q, act=lambda a: a)),
         Variant("bias_dropped", lambda q: _cand(q, bias=False)),
@@ -170,6 +173,7 @@ def _cell_variants(fn, base):
         Variant("sigmoid_for_tanh", fn(form=base, act_n=sig), "The candidate n uses tanh."),
         Variant("reset_ignored", fn(form="ignored")),
         Variant("bias_dropped", fn(form=base, bias=False)),
+        *([Variant("b_hn_dropped", fn(form="no_b_hn"))] if base == "torch" else []),
     ]
 
 
@@ -250,6 +254,11 @@ GRU_FORWARD = Spec(
         Variant("h0_ignored", lambda q: np_gru_sequence(q, start=np.zeros_like(q["h0"]))),
         Variant("off_by_one", _seq_variant(initial="shift")),
         Variant("includes_initial_state", _seq_variant(initial="with")),
+        Variant(
+            "batch_major",
+            lambda q: np_gru_sequence(q).transpose(1, 0, 2),
+            "You returned (B, T, H); return hs as (T, B, H).",
+        ),
         *_cell_variants(_seq_variant, "torch"),
     ],
 )

@@ -105,7 +105,7 @@ def record(name: str, func, case: str, record_dir) -> None:
             old.unlink(missing_ok=True)
         spec = _spec(name, case)
         inputs = load_inputs(Path(record_dir) / "inputs" / f"{stem}.npz")
-        outcome = run_student(spec, func, inputs)
+        outcome = run_student(spec, func, inputs, case)
         if isinstance(outcome, RunError):
             _write_error(out_dir / f"{stem}.json", outcome)
         else:
@@ -213,7 +213,7 @@ def evaluate(name: str, func, case: str) -> Verdict:
         seed = visible_seed(name, case) if case.startswith("visible") else None
         inputs = spec.inputs(case, np.random.default_rng(seed))
         expected = reference(name, inputs)
-    outcome = run_student(spec, func, inputs)
+    outcome = run_student(spec, func, inputs, case)
     return judge_outcome(spec, case, inputs, outcome, expected)
 
 

@@ -1,0 +1,239 @@
+"""Feedback that finds the mistake (issue 13): the answer corpus, localising, ambiguity, the
+misleading messages of old, in-place changes, the dtype rule and the stability check.
+
+The corpus itself lives in `rnnscratch.bench.feedback_corpus` (the benchmark prints the same
+figures); here every row must get its mistake named, and every correct answer must pass.
+"""
+
+import numpy as np
+import pytest
+
+from rnnscratch import gru, lstm, rnn
+from rnnscratch.bench.feedback import classify
+from rnnscratch.bench.feedback_corpus import CORPUS
+from rnnscratch.exercises import MISTAKES, SPECS
+from rnnscratch.exercises.harness import evaluate
+
+
+def _id(row):
+    name, case, func, mistake = row
+    return f"{name}-{case}-{getattr(func, '__name__', 'f')}-{mistake}"
+
+
+@pytest.mark.parametrize("row", CORPUS, ids=[_id(r) for r in CORPUS])
+def test_corpus_answer_gets_its_mistake_named(row):
+    name, case, func, expected = row
+    kind, verdict = classify(name, case, func, expected)
+    assert kind in ("named", "correct passed"), (kind, verdict.message)
+    if expected is not None:
+        assert MISTAKES[expected][:40] in verdict.message
+
+
+def test_every_new_catalogue_key_is_in_the_corpus():
+    new = {
+        "list_of_arrays",
+        "float32_result",
+        "input_modified",
+        "batch_major",
+        "outputs_swapped",
+        "backward_weight_transposed",
+        "log_of_underflowed_softmax",
+        "truncation_chunked",
+        "step_off_by_one",
+        "sigmoid_derivative_tanh",
+        "candidate_derivative_wrong",
+        "output_gate_uses_c",
+        "dc_T_ignored",
+        "gates_wrong_step",
+        "clip_omitted",
+        "norm_after_clipping",
+        "b_hn_dropped",
+    }
+    assert new <= set(MISTAKES)
+    assert new <= {row[3] for row in CORPUS}
+
+
+# --- the five misleading messages ------------------------------------------------------------
+
+
+def test_a_list_of_arrays_is_not_called_a_tuple():
+    def rnn_forward(xs, h0, W_ih, W_hh, b_ih, b_hh):
+        h, hs = h0, []
+        for x in xs:
+            h = rnn.rnn_cell(x, h, W_ih, W_hh, b_ih, b_hh)
+            hs.append(h)
+        return hs
+
+    verdict = evaluate("rnn_forward", rnn_forward, "visible")
+    assert verdict.mistake == "list_of_arrays"
+    assert "tuple" not in verdict.message and "np.stack" in verdict.message
+
+
+def test_gru_b_hn_outside_the_reset_names_both_mistakes_where_they_coincide():
+    def gru_candidate(x, h_prev, r, W_in, W_hn, b_in, b_hn):
+        return np.tanh(x @ W_in.T + b_in + r * (h_prev @ W_hn.T) + b_hn)
+
+    verdict = evaluate("gru_candidate", gru_candidate, "visible_reset_closed")  # r = 0
+    assert {verdict.mistake, *verdict.also} == {"reset_before_matmul", "reset_excludes_bias"}
+    assert "more than one known mistake" in verdict.message
+    separated = evaluate("gru_candidate", gru_candidate, "visible")  # r != 0 tells them apart
+    assert (separated.mistake, separated.also) == ("reset_excludes_bias", ())
+
+
+def test_an_infinite_loss_after_a_stable_softmax_is_not_told_to_subtract_the_maximum():
+    def sequence_cross_entropy(logits, targets):
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        p = e / e.sum(axis=-1, keepdims=True)
+        picked = np.take_along_axis(p, targets[..., None], axis=-1)[..., 0]
+        return float(-np.log(picked).mean(axis=1).sum())
+
+    verdict = evaluate("sequence_cross_entropy", sequence_cross_entropy, "visible_extreme")
+    assert verdict.mistake == "log_of_underflowed_softmax"
+    assert "subtract the maximum" not in verdict.message
+
+
+def test_a_transposed_weight_in_a_backward_pass_gets_backward_advice():
+    def rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh):
+        da = dh * (1 - h**2)
+        g = rnn.rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh)
+        return g | {"dx": da @ W_ih.T}  # raises: (B, H) @ (D, H) with D != H
+
+    verdict = evaluate("rnn_cell_backward", rnn_cell_backward, "visible")
+    assert verdict.mistake == "backward_weight_transposed"
+    assert "x @ W_ih.T" not in verdict.message.split("Hint:")[1].split("so")[1]
+    assert "dx = da @ W_ih" in verdict.message
+
+
+def test_batch_first_in_to_torch_lstm_is_named_not_a_torch_error():
+    from rnnscratch.bench.feedback_corpus import to_torch_batch_first
+
+    verdict = evaluate("to_torch_lstm", to_torch_batch_first, "visible")
+    assert verdict.mistake == "batch_major"
+    assert "RuntimeError" not in verdict.message and "time-major (T, B, D)" in verdict.message
+
+
+# --- localising ---------------------------------------------------------------------------------
+
+
+def test_which_steps_differ_is_said():
+    from rnnscratch.bench.feedback_corpus import rnn_backward_skip_first
+
+    verdict = evaluate("rnn_backward", rnn_backward_skip_first, "visible")
+    assert "dxs (steps 0; steps 1-3 match)" in verdict.message
+    where = next(line for line in verdict.message.splitlines() if line.startswith("Where:"))
+    assert where.index("dxs") < where.index("dh0") < where.index("dW_ih")  # data-flow order
+
+
+def test_one_wrong_gate_in_the_whole_step_is_localised_and_named():
+    from rnnscratch.bench.feedback_corpus import _cell_from, forget_tanh_deriv
+
+    verdict = evaluate("lstm_cell_backward", _cell_from(fwd=forget_tanh_deriv), "visible")
+    where = next(line for line in verdict.message.splitlines() if line.startswith("Where:"))
+    differ, match = where.removeprefix("Where: ").split(" differ; ")
+    assert differ.split(", ") == ["dx", "dh_prev", "dW_if", "dW_hf", "db_if", "db_hf"]
+    for key in ("dc_prev", "dW_ii", "dW_ig", "dW_io", "db_ho"):
+        assert key in match
+    assert verdict.mistake == "sigmoid_derivative_tanh"
+
+
+def test_a_mistake_in_some_keys_is_named_per_key():
+    """Two different mistakes in two parts: each part gets its own diagnosis."""
+
+    def rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh):
+        g = rnn.rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh)
+        da = dh * (1 - h**2)
+        return g | {"dh_prev": da @ W_hh.T, "db_ih": da, "db_hh": da}
+
+    verdict = evaluate("rnn_cell_backward", rnn_cell_backward, "visible")
+    assert {verdict.mistake, *verdict.also} == {
+        "backward_weight_transposed",
+        "bias_grad_not_summed",
+    }
+    assert "dh_prev: Likely mistake" in verdict.message
+
+
+# --- a04 per gate -------------------------------------------------------------------------------
+
+
+def test_a04_three_gates_right_and_one_wrong_lose_only_that_gate():
+    from rnnscratch.bench import feedback_corpus as fc
+
+    answers = {
+        "forget_gate_backward": fc.forget_gate_backward,
+        "input_gate_backward": fc.input_tanh_deriv,  # the wrong one
+        "candidate_backward": fc.candidate_backward,
+        "output_gate_backward": fc.output_gate_backward,
+    }
+    results = {n: evaluate(n, f, "visible") for n, f in answers.items()}
+    assert [n for n, v in results.items() if not v.passed] == ["input_gate_backward"]
+    assert results["input_gate_backward"].mistake == "sigmoid_derivative_tanh"
+
+
+# --- in-place changes, dtype rule, stability ----------------------------------------------------
+
+
+def test_in_place_change_of_an_input_is_named_with_the_argument():
+    def lstm_cell(x, h_prev, c_prev, p):
+        gates = lstm.lstm_gates(x, h_prev, p)
+        c_prev *= gates["f"]  # passes its own values but changes the caller's c_prev
+        c = c_prev + gates["i"] * gates["g"]
+        return gates["o"] * np.tanh(c), c
+
+    verdict = evaluate("lstm_cell", lstm_cell, "visible")
+    assert verdict.mistake == "input_modified"
+    assert "c_prev" in verdict.message
+
+    def gru_cell(x, h_prev, p):
+        p["W_hn"] = p["W_hn"] * 1.0  # rebinding an entry to equal values is not a change
+        return gru.gru_cell(x, h_prev, p)
+
+    assert evaluate("gru_cell", gru_cell, "visible").passed  # equal values: not a change
+
+
+def _stable_softmax(z, axis=-1):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def test_dtype_rule_300_hidden_draws_of_a_float64_answer_all_pass():
+    for name, func, case in [
+        ("softmax", _stable_softmax, "extreme"),
+        ("sigmoid", lambda x: rnn.sigmoid(x), "extreme"),
+        ("sequence_cross_entropy", rnn.sequence_cross_entropy, "extreme"),
+    ]:
+        failed = [
+            v.message for v in (evaluate(name, func, case) for _ in range(300)) if not v.passed
+        ]
+        assert failed == [], failed[:1]
+
+
+def test_dtype_rule_a_float32_answer_is_told_the_rule():
+    def softmax(z, axis=-1):
+        return _stable_softmax(z.astype(np.float32), axis)
+
+    verdict = evaluate("softmax", softmax, "extreme")
+    assert verdict.mistake == "float32_result"
+    assert "dtype rule" in verdict.message
+
+
+def test_tolerance_is_the_tasks_not_the_returned_dtype():
+    from rnnscratch.exercises.spec import TASK_TOLERANCE
+    from rnnscratch.tolerances import FLOAT64
+
+    assert TASK_TOLERANCE == FLOAT64
+
+
+def test_a_naive_sigmoid_fails_the_extreme_test_with_an_overflow_message():
+    def sigmoid(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    assert evaluate("sigmoid", sigmoid, "visible").passed  # moderate values: fine
+    for case in ("visible_extreme", "extreme"):
+        verdict = evaluate("sigmoid", sigmoid, case)
+        assert not verdict.passed and verdict.mistake == "unstable_sigmoid"
+        assert "overflow" in verdict.message.lower()
+
+
+def test_stable_cases_are_marked():
+    stable = {(n, c) for n, s in SPECS.items() for c, case in s.cases.items() if case.stable}
+    assert ("sigmoid", "visible_extreme") in stable and ("softmax", "extreme") in stable
