@@ -237,3 +237,108 @@ def test_a_naive_sigmoid_fails_the_extreme_test_with_an_overflow_message():
 def test_stable_cases_are_marked():
     stable = {(n, c) for n, s in SPECS.items() for c, case in s.cases.items() if case.stable}
     assert ("sigmoid", "visible_extreme") in stable and ("softmax", "extreme") in stable
+
+
+# --- one dtype rule, book links, tools a student uses alone ------------------------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+AIDS = ["a01_rnn_forward", "a02_bptt", "a03_lstm_gates", "a04_lstm_backward", "a05_gru"]
+
+
+def _header(kind, aid):
+    import json
+
+    cell = json.loads((ROOT / kind / aid / f"{aid}.ipynb").read_text())["cells"][0]
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_the_dtype_rule_is_stated_word_for_word_in_every_notebook(aid):
+    from rnnscratch.exercises.hints import DTYPE_RULE
+    from rnnscratch.tolerances import FLOAT64
+
+    assert FLOAT64 == {"rtol": 1e-7, "atol": 1e-7} and "rtol = atol = 1e-7" in DTYPE_RULE
+    for kind in ("solutions", "exercises"):
+        header = _header(kind, aid)
+        assert DTYPE_RULE in header
+        assert "Any float dtype" not in (ROOT / kind / aid / f"{aid}.ipynb").read_text()
+    book = (ROOT / "book" / "exercises" / "index.md").read_text()
+    assert "Markdown(DTYPE_RULE)" in book and "Any float dtype" not in book
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_every_notebook_links_to_the_book_sections_it_follows(aid):
+    import re
+
+    header = _header("exercises", aid)
+    links = re.findall(r"\]\(\.\./\.\./_build/html/([\w/-]+)\.html\)", header)
+    assert links
+    for page in links:  # each link names a page of the book that is built
+        assert (ROOT / "book" / f"{page}.md").is_file(), page
+
+
+def test_gradcheck_finds_the_wrong_gate_from_finite_differences_alone():
+    from rnnscratch.bench.feedback_corpus import _cell_from, forget_tanh_deriv
+    from rnnscratch.exercises.gradcheck import gradcheck_lstm_cell, gradcheck_rnn_cell
+
+    assert gradcheck_rnn_cell(rnn.rnn_cell_backward).bad() == []
+    assert gradcheck_rnn_cell(rnn.rnn_cell_backward, rnn.rnn_cell).bad() == []
+    assert gradcheck_lstm_cell(lstm.lstm_cell_backward, lstm.lstm_cell).bad() == []
+    report = gradcheck_lstm_cell(_cell_from(fwd=forget_tanh_deriv))
+    assert report.bad() == ["dx", "dh_prev", "dW_if", "dW_hf", "db_if", "db_hf"]
+    assert "WRONG" in repr(report)
+
+
+def test_a_test_cell_run_before_its_answer_cell_says_which_cell_to_run(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("from rnnscratch.exercises import check, install_name_error_hint")
+        shell.run_cell("install_name_error_hint()")
+        result = shell.run_cell('check("sigmoid", sigmoid, "visible")')
+        out = capsys.readouterr().out
+        assert isinstance(result.error_in_exec, NameError)  # the cell still fails
+        assert "run the cell that defines sigmoid" in out
+        shell.run_cell("undefined_thing + 1")
+        assert "run the cell that defines" not in capsys.readouterr().out
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_nbgrader_validate_shows_every_value_of_a_message_in_full(tmp_path):
+    """A released notebook with a wrong answer: `nbgrader validate` cuts lines at
+    Validator.width; the check's message is wrapped so nothing of it is cut."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from rnnscratch.exercises.harness import wrap_message
+
+    aid = "a01_rnn_forward"
+    nb = json.loads((ROOT / "exercises" / aid / f"{aid}.ipynb").read_text())
+    wrong = (
+        "def rnn_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+        "    return 1.0 / (1.0 + np.exp(-(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)))\n"
+    )
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "rnn_cell":
+            cell["source"] = wrong
+    (tmp_path / f"{aid}.ipynb").write_text(json.dumps(nb))
+    shutil.copy(ROOT / "exercises" / aid / "reference_tensors.npz", tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(tmp_path / f"{aid}.ipynb")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = run.stdout + run.stderr
+    namespace = {"np": np}
+    exec(wrong, namespace)
+    message = wrap_message(evaluate("rnn_cell", namespace["rnn_cell"], "visible").message)
+    assert "got " in message and "expected " in message
+    for line in message.splitlines():
+        assert line.strip() in out, line
+    assert all(len(line) <= 100 for line in out.splitlines() if "Hint" in line or "got" in line)

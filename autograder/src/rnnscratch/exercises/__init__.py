@@ -7,6 +7,7 @@ Notebook test cells call `check("forget_gate", forget_gate, "visible")`. The gra
 from rnnscratch.exercises.harness import (
     check,
     grading_inputs,
+    install_name_error_hint,
     judge,
     load_inputs,
     record,
@@ -16,6 +17,8 @@ from rnnscratch.exercises.harness import (
 from rnnscratch.exercises.hints import MISTAKES
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
 from rnnscratch.exercises.spec import Verdict
+
+install_name_error_hint()
 
 __all__ = [
     "ASSIGNMENTS",

@@ -4,6 +4,13 @@ Keys are stable: the grader stores them per test and the class report counts the
 add a sentence specific to its function; the text here is the general explanation.
 """
 
+#: the course's one dtype rule, quoted verbatim by every notebook and the book's Exercises page
+DTYPE_RULE = (
+    "**Dtype rule.** Compute in float64 (numpy's default) and return float64. Every result is "
+    "compared with the task's float64 tolerance (rtol = atol = 1e-7), whatever dtype you "
+    "return; a float32 result fails with a message that says so."
+)
+
 MISTAKES: dict[str, str] = {
     # --- what came back (type, structure, shape, finiteness) ------------------------------------
     "not_defined": "The function is not defined: run the cell that defines it (and keep its name).",
