@@ -2,11 +2,12 @@
 
     python -m rnnscratch.bench feedback
 
-For every answer of `feedback_corpus.CORPUS` (the catalogue's own corpus) and
-`feedback_heldout.HELDOUT` (answers written without tuning the messages to them), the check's
-verdict is classed as: named (the expected mistake is among those the message names), misnamed
-(the message names other mistakes only), unnamed (a generic message), accepted (a wrong answer
-passed), and for correct answers: correct passed / correct rejected.
+For every answer of `feedback_corpus.CORPUS` (the catalogue's own corpus), and of the held-out
+corpora `feedback_heldout.HELDOUT` (round 1, since used for tuning) and
+`feedback_heldout2.HELDOUT2` (round 2, not tuned to), the check's verdict is classed as:
+named (the expected mistake is among those the message names), misnamed (the message names
+other mistakes only), unnamed (a generic message), accepted (a wrong answer passed), and for
+correct answers: correct passed / correct rejected.
 """
 
 from collections import Counter
@@ -71,10 +72,9 @@ def main(argv) -> None:
     from rnnscratch.bench.feedback_corpus import CORPUS
 
     report("catalogue corpus (the messages were written against it)", CORPUS)
-    try:
-        from rnnscratch.bench.feedback_heldout import HELDOUT
-    except ModuleNotFoundError:
-        HELDOUT = None
-    if HELDOUT:
-        report("held-out corpus (written without tuning the messages)", HELDOUT)
+    from rnnscratch.bench.feedback_heldout import HELDOUT
+    from rnnscratch.bench.feedback_heldout2 import HELDOUT2
+
+    report("held-out round 1 (then used for one round of catalogue work)", HELDOUT)
+    report("held-out round 2 (fresh; not tuned to)", HELDOUT2)
     print("catalogued mistakes (distinct keys in variants) per assignment:", catalogue_sizes())

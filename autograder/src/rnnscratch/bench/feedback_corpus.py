@@ -351,6 +351,13 @@ def gru_forward_batch_major(xs, h0, p):
     return gru.gru_forward(xs, h0, p).transpose(1, 0, 2)
 
 
+def _round1(name):
+    """An answer from held-out round 1, which was then used for catalogue work."""
+    from rnnscratch.bench import feedback_heldout
+
+    return getattr(feedback_heldout, name)
+
+
 #: (function, case, implementation, expected key; None = a correct answer that must pass)
 CORPUS = [
     ("sigmoid", "visible", sigmoid_stable, None),
@@ -414,4 +421,26 @@ CORPUS = [
     ("gru_candidate", "visible", gru_candidate_no_b_hn, "b_hn_dropped"),
     ("gru_candidate", "visible", gru_candidate_bias_outside, "reset_excludes_bias"),
     ("gru_forward", "visible", gru_forward_batch_major, "batch_major"),
+    ("rnn_forward", "visible", _round1("rnn_forward_xs_buffer"), "buffer_wrong_shape"),
+    ("cell_update", "visible", _round1("cell_update_plus"), "candidate_not_gated"),
+    ("output_gate_backward", "visible", _round1("output_extra_tanh_deriv"), "extra_derivative"),
+    ("cell_state_backward", "visible", _round1("cell_state_no_o"), "chain_factor_missing"),
+    ("forget_gate_backward", "visible", _round1("forget_no_c_prev"), "chain_factor_missing"),
+    (
+        "lstm_cell_backward",
+        "visible",
+        _round1("lstm_cell_backward_dc_prev_from_dc"),
+        "dc_prev_from_incoming",
+    ),
+    ("softmax", "visible_extreme", _round1("softmax_global_max"), "unstable_softmax"),
+    ("softmax", "visible", _round1("softmax_no_keepdims"), "softmax_wrong_axis"),
+    (
+        "sequence_cross_entropy",
+        "visible_extreme",
+        _round1("ce_clipped_log"),
+        "log_of_underflowed_softmax",
+    ),
+    ("rnn_cell_backward", "visible", _round1("cb_bias_mean"), "bias_grad_not_summed"),
+    ("gate_affine_backward", "visible", _round1("affine_db_axis1"), "bias_grad_not_summed"),
+    ("lstm_backward", "visible", _round1("lstm_backward_h_t"), "gates_wrong_step"),
 ]

@@ -61,6 +61,8 @@ def _softmax_inputs(extreme, fixed, axis):
         z = normal(rng, *shape, scale=2.0)
         if extreme:
             z = z + 1000.0 * np.sign(normal(rng, *shape))
+            z[..., 0, :] = normal(rng, *z[..., 0, :].shape, scale=2.0) - 1000.0  # all very low
+            z[..., -1, :] = normal(rng, *z[..., -1, :].shape, scale=2.0) + 1000.0  # all high
         out = {"z": z}
         if axis is not None:
             out["axis"] = axis
@@ -80,6 +82,11 @@ def _wrong_axis_softmax(p):
     other = 0 if axis != 0 else z.ndim - 1
     e = np.exp(z - z.max(axis=other, keepdims=True))
     return e / e.sum(axis=other, keepdims=True)
+
+
+def _global_max_softmax(p):
+    e = np.exp(p["z"] - p["z"].max())
+    return e / e.sum(axis=p.get("axis", -1), keepdims=True)
 
 
 def _whole_array_softmax(p):
@@ -105,10 +112,17 @@ SOFTMAX = Spec(
         "axis1": Case("random 3-D shape, axis=1", _softmax_inputs(False, False, 1)),
     },
     reference=lambda p: _oracle().softmax(p["z"], axis=p.get("axis", -1)),
+    broadcast_mistake="softmax_wrong_axis",
     variants=[
         Variant("unstable_softmax", _unstable_softmax),
         Variant("softmax_wrong_axis", _wrong_axis_softmax),
         Variant("softmax_wrong_axis", _whole_array_softmax, "You normalised over the whole array."),
+        Variant(
+            "unstable_softmax",
+            _global_max_softmax,
+            "Subtract the maximum of each slice along the axis (keepdims=True), not the maximum "
+            "of the whole array: a slice far below it underflows to 0 / 0.",
+        ),
         Variant("tanh_for_sigmoid", lambda p: sig(p["z"]), "This is the sigmoid of each logit."),
     ],
 )
@@ -220,6 +234,17 @@ def _picked(p, fn=_log_probs):
     return np.take_along_axis(lp, p["targets"][..., None], axis=-1)[..., 0]  # (T, B)
 
 
+def _eps_log(eps, clip=False):
+    def compute(p):
+        z = p["logits"]
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        prob = np.take_along_axis(e / e.sum(-1, keepdims=True), p["targets"][..., None], -1)
+        logp = np.log(np.clip(prob, eps, 1.0)) if clip else np.log(prob + eps)
+        return float(-logp[..., 0].mean(axis=1).sum())
+
+    return compute
+
+
 def _log_of_stable_softmax(z):
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return np.log(e / e.sum(axis=-1, keepdims=True))
@@ -253,6 +278,16 @@ CROSS_ENTROPY = Spec(
             "log_of_underflowed_softmax",
             lambda p: float(-_picked(p, _log_of_stable_softmax).mean(axis=1).sum()),
         ),
+        *[
+            Variant(
+                "log_of_underflowed_softmax",
+                _eps_log(eps, clip),
+                f"Adding or clipping at {eps:g} keeps the loss finite but caps each term at "
+                f"-log({eps:g}).",
+            )
+            for eps in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20)
+            for clip in (False, True)
+        ],
         Variant(
             "unstable_softmax",
             lambda p: float(

@@ -57,10 +57,15 @@ def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False
         "dh_prev": da @ (W_hh.T if Whh_t else W_hh),
         "dW_ih": (p["x"].T @ da) if dW_t else da.T @ p["x"],
         "dW_hh": (hp.T @ da) if dW_t else da.T @ hp,
-        "db_ih": da.sum(0) if db_sum else da,
-        "db_hh": da.sum(0) if db_sum else da,
+        "db_ih": _db(da, db_sum),
+        "db_hh": _db(da, db_sum),
     }
     return out
+
+
+def _db(da, how):
+    """The bias gradient, or a mistaken one: unsummed, averaged, or summed over the wrong axis."""
+    return {True: da.sum(0), False: da, "mean": da.mean(0), "axis1": da.sum(1)}[how]
 
 
 CELL_ARGS = ("dh", "x", "h_prev", "h", "W_ih", "W_hh")
@@ -81,6 +86,16 @@ RNN_CELL_BACKWARD = Spec(
         Variant("derivative_not_squared", lambda p: _cell_backward(p, deriv="not_squared")),
         Variant("gradient_transposed", lambda p: _cell_backward(p, dW_t=True)),
         Variant("bias_grad_not_summed", lambda p: _cell_backward(p, db_sum=False)),
+        Variant(
+            "bias_grad_not_summed",
+            lambda p: _cell_backward(p, db_sum="mean"),
+            "You averaged over the batch; the loss is a sum over it, so is the gradient.",
+        ),
+        Variant(
+            "bias_grad_not_summed",
+            lambda p: _cell_backward(p, db_sum="axis1"),
+            "You summed over axis 1 (the units); sum over axis 0.",
+        ),
         Variant("backward_weight_transposed", lambda p: _cell_backward(p, Wt=True)),
         Variant(
             "backward_weight_transposed",

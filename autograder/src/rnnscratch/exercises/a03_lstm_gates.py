@@ -78,6 +78,7 @@ CELL_UPDATE = Spec(
             "f and i are swapped.",
         ),
         Variant("forget_gate_ignored", lambda p: p["c_prev"] + p["i"] * p["g"]),
+        Variant("candidate_not_gated", lambda p: p["f"] * p["c_prev"] + p["i"] + p["g"]),
         Variant("extra_tanh", lambda p: np.tanh(p["f"] * p["c_prev"] + p["i"] * p["g"])),
         Variant(
             "gates_swapped",

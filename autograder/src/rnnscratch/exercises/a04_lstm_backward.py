@@ -108,10 +108,10 @@ def _cell_state_reference(q):
     return _np(c_t.grad), _np(c_prev.grad)
 
 
-def _np_cell_state(q, cell_tanh=True, forget=True, carry=True, swap=False, c_prev=False):
-    c = q["c_prev"] if c_prev else q["c"]
-    tc = np.tanh(c)
-    dc_t = (q["dc"] if carry else 0.0) + q["dh"] * q["o"] * ((1 - tc**2) if cell_tanh else 1.0)
+def _np_cell_state(q, cell_tanh=True, forget=True, carry=True, swap=False, use_o=True):
+    tc = np.tanh(q["c"])
+    o = q["o"] if use_o else 1.0
+    dc_t = (q["dc"] if carry else 0.0) + q["dh"] * o * ((1 - tc**2) if cell_tanh else 1.0)
     dc_prev = dc_t * q["f"] if forget else dc_t
     return (dc_prev, dc_t) if swap else (dc_t, dc_prev)
 
@@ -137,6 +137,11 @@ CELL_STATE_BACKWARD = Spec(
         Variant(
             "outputs_swapped", lambda q: _np_cell_state(q, swap=True), "Return (dc_t, dc_prev)."
         ),
+        Variant(
+            "chain_factor_missing",
+            lambda q: _np_cell_state(q, use_o=False),
+            "h = o * tanh(c): the path from h to c is dh * o * (1 - tanh(c)**2).",
+        ),
     ],
     backward=True,
 )
@@ -148,33 +153,39 @@ def _sig_d(s, kind):
     return {"ok": s * (1 - s), "missing": 1.0, "tanh": 1 - s**2}[kind]
 
 
-def _gate_variants(fn, name, other_factor):
+def _gate_variants(fn, name, other_factor, factor_note):
     return [
         Variant("sigmoid_derivative_wrong", fn(kind="missing"), "The derivative is missing."),
         Variant("sigmoid_derivative_tanh", fn(kind="tanh")),
         Variant(
             "gates_swapped", fn(factor=other_factor), f"d{name} multiplies by the wrong value."
         ),
+        Variant("chain_factor_missing", fn(factor="one"), factor_note),
     ]
 
 
+def _f(q, factor):
+    return 1.0 if factor == "one" else q[factor]
+
+
 def _np_forget(q, kind="ok", factor="c_prev"):
-    return q["dc_t"] * q[factor] * _sig_d(q["f"], kind)
+    return q["dc_t"] * _f(q, factor) * _sig_d(q["f"], kind)
 
 
 def _np_input(q, kind="ok", factor="g"):
-    return q["dc_t"] * q[factor] * _sig_d(q["i"], kind)
+    return q["dc_t"] * _f(q, factor) * _sig_d(q["i"], kind)
 
 
 def _np_candidate(q, kind="ok", factor="i"):
     g = q["g"]
     local = {"ok": 1 - g**2, "missing": 1.0, "sigmoid": g * (1 - g)}[kind]
-    return q["dc_t"] * q[factor] * local
+    return q["dc_t"] * _f(q, factor) * local
 
 
-def _np_output(q, kind="ok", factor="tanh_c"):
-    value = {"tanh_c": np.tanh(q["c"]), "c": q["c"]}[factor]
-    return q["dh"] * value * _sig_d(q["o"], kind)
+def _np_output(q, kind="ok", factor="tanh_c", extra=False):
+    tc = np.tanh(q["c"])
+    value = {"tanh_c": tc, "c": q["c"], "one": 1.0}[factor]
+    return q["dh"] * value * _sig_d(q["o"], kind) * ((1 - tc**2) if extra else 1.0)
 
 
 def _fn(np_fn):
@@ -188,7 +199,7 @@ FORGET_BACKWARD = Spec(
     outputs="da_f",
     cases=_piece_cases(("dc_t", "c_prev", "f")),
     reference=lambda q: _gate_grad(q, "f", lambda f: (_tt(q, "dc_t") * f * _tt(q, "c_prev")).sum()),
-    variants=_gate_variants(_fn(_np_forget), "f", "f"),
+    variants=_gate_variants(_fn(_np_forget), "f", "f", "df = dc_t * c_prev."),
     backward=True,
 )
 
@@ -199,7 +210,7 @@ INPUT_BACKWARD = Spec(
     outputs="da_i",
     cases=_piece_cases(("dc_t", "g", "i")),
     reference=lambda q: _gate_grad(q, "i", lambda i: (_tt(q, "dc_t") * i * _tt(q, "g")).sum()),
-    variants=_gate_variants(_fn(_np_input), "i", "i"),
+    variants=_gate_variants(_fn(_np_input), "i", "i", "di = dc_t * g."),
     backward=True,
 )
 
@@ -214,6 +225,7 @@ CANDIDATE_BACKWARD = Spec(
         Variant("tanh_derivative_missing", _fn(_np_candidate)(kind="missing"), "dg * (1 - g**2)."),
         Variant("candidate_derivative_wrong", _fn(_np_candidate)(kind="sigmoid")),
         Variant("gates_swapped", _fn(_np_candidate)(factor="g"), "dg = dc_t * i, not dc_t * g."),
+        Variant("chain_factor_missing", _fn(_np_candidate)(factor="one"), "dg = dc_t * i."),
     ],
     backward=True,
 )
@@ -228,8 +240,15 @@ OUTPUT_BACKWARD = Spec(
         q, "o", lambda o: (_tt(q, "dh") * o * _torch().tanh(_tt(q, "c"))).sum()
     ),
     variants=[
-        *_gate_variants(_fn(_np_output), "o", "c")[:2],
+        *_gate_variants(_fn(_np_output), "o", "c", "do = dh * tanh(c).")[:2],
         Variant("output_gate_uses_c", _fn(_np_output)(factor="c")),
+        Variant("chain_factor_missing", _fn(_np_output)(factor="one"), "do = dh * tanh(c)."),
+        Variant(
+            "extra_derivative",
+            _fn(_np_output)(extra=True),
+            "o multiplies tanh(c): do = dh * tanh(c), with no tanh'(c) (that factor belongs "
+            "to the path from h to c).",
+        ),
     ],
     backward=True,
 )
@@ -273,7 +292,7 @@ def _affine_reference(q):
 
 def _np_affine(q, dW_t=False, db_sum=True, W_t=False, Wh_t=False):
     da = q["da"]
-    db = da.sum(0) if db_sum else da
+    db = {True: da.sum(0), False: da, "mean": da.mean(0), "axis1": da.sum(1)}[db_sum]
     return {
         "dx": da @ (q["W_i"].T if W_t else q["W_i"]),
         "dh_prev": da @ (q["W_h"].T if (W_t or Wh_t) else q["W_h"]),
@@ -302,6 +321,16 @@ AFFINE_BACKWARD = Spec(
     variants=[
         Variant("gradient_transposed", lambda q: _np_affine(q, dW_t=True)),
         Variant("bias_grad_not_summed", lambda q: _np_affine(q, db_sum=False)),
+        Variant(
+            "bias_grad_not_summed",
+            lambda q: _np_affine(q, db_sum="mean"),
+            "You averaged over the batch; sum over it.",
+        ),
+        Variant(
+            "bias_grad_not_summed",
+            lambda q: _np_affine(q, db_sum="axis1"),
+            "You summed over axis 1 (the units); sum over axis 0.",
+        ),
         Variant("backward_weight_transposed", lambda q: _np_affine(q, W_t=True)),
         Variant(
             "backward_weight_transposed",
@@ -359,6 +388,7 @@ def np_cell_backward(
     tanh_deriv=True,
     swap=None,
     db_sum=True,
+    dc_prev_from_dc=False,
 ):
     """Numpy LSTM step backward with optional mistakes (a known-wrong variant generator)."""
     i, f, g, o = (gates[k] for k in GATES)
@@ -370,6 +400,8 @@ def np_cell_backward(
         a, b = swap
         d[a], d[b] = d[b], d[a]
     dc_prev = dct * f if forget else dct
+    if dc_prev_from_dc:
+        dc_prev = dc * f
     da = {}
     for k in GATES:
         s = gates[k]
@@ -419,6 +451,7 @@ def _variants(fn):
         Variant("gates_swapped", fn(swap=("i", "f")), "The gradients of i and f are swapped."),
         Variant("gates_swapped", fn(swap=("g", "i")), "di = dc * g and dg = dc * i (swapped)."),
         Variant("bias_grad_not_summed", fn(db_sum=False)),
+        Variant("dc_prev_from_incoming", fn(dc_prev_from_dc=True)),
     ]
 
 
@@ -480,15 +513,20 @@ def _seq_reference(q):
     return {k: out[k] for k in ("dxs", "dh0", "dc0")} | {f"d{k}": out[f"d{k}"] for k in KEYS}
 
 
-def _np_bptt(q, carry_h=True, carry_c=True, accumulate=True, use_dc_T=True, shift=0, **kw):
+def _np_bptt(
+    q, carry_h=True, carry_c=True, accumulate=True, use_dc_T=True, shift=0, state_shift=0, **kw
+):
     p, gates = group(q, "p"), group(q, "gates")
     T = q["xs"].shape[0]
     dh_next = np.zeros_like(q["h0"])
     dc_next = q.get("dc_T", np.zeros_like(q["c0"])) if use_dc_T else np.zeros_like(q["c0"])
     out = {"dxs": np.zeros_like(q["xs"])} | {f"d{k}": np.zeros_like(p[k]) for k in KEYS}
     for t in reversed(range(T)):
-        h_prev = q["hs"][t - 1] if t else q["h0"]
-        c_prev = q["cs"][t - 1] if t else q["c0"]
+        # state_shift: h_t (and/or c_t) used where h_{t-1} (c_{t-1}) belongs
+        sh = t + (state_shift in (1, "h"))
+        sc = t + (state_shift in (1, "c"))
+        h_prev = q["hs"][sh - 1] if sh else q["h0"]
+        c_prev = q["cs"][sc - 1] if sc else q["c0"]
         g = np_cell_backward(
             q["dhs"][t] + dh_next,
             dc_next,
@@ -535,6 +573,21 @@ LSTM_BACKWARD = Spec(
         Variant("dc_T_ignored", _seq_variant(use_dc_T=False)),
         Variant("gates_wrong_step", _seq_variant(shift=-1), "Step t used gates[k][t - 1]."),
         Variant("gates_wrong_step", _seq_variant(shift=1), "Step t used gates[k][t + 1]."),
+        Variant(
+            "gates_wrong_step",
+            _seq_variant(state_shift=1),
+            "Step t used hs[t] and cs[t] where h_{t-1} = hs[t-1] and c_{t-1} = cs[t-1] belong.",
+        ),
+        Variant(
+            "gates_wrong_step",
+            _seq_variant(state_shift="h"),
+            "Step t used hs[t] where h_{t-1} = hs[t-1] belongs.",
+        ),
+        Variant(
+            "gates_wrong_step",
+            _seq_variant(state_shift="c"),
+            "Step t used cs[t] where c_{t-1} = cs[t-1] belongs.",
+        ),
         *_variants(_seq_variant),
     ],
     backward=True,

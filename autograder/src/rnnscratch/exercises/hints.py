@@ -44,6 +44,9 @@ MISTAKES: dict[str, str] = {
     "array_for_scalar": "You returned an array where a single number was expected: use "
     "float(...) or .item().",
     "wrong_shape": "The shape is wrong: compare with the shapes in the docstring.",
+    "buffer_wrong_shape": "An output buffer has the wrong shape: np.zeros_like(xs) is (T, B, D), "
+    "but the states are (T, B, H); allocate np.zeros((T, B, H)) (or collect the steps in a list "
+    "and np.stack them).",
     "not_finite": "The result contains NaN or infinity.",
     "weight_transposed": "A weight matrix is used transposed. PyTorch stores W_ih as (H, D): "
     "with batches of rows the term is x @ W_ih.T (and h_prev @ W_hh.T).",
@@ -124,6 +127,13 @@ MISTAKES: dict[str, str] = {
     "sigmoid'(a) = s * (1 - s).",
     "candidate_derivative_wrong": "The candidate g is a tanh: its derivative is 1 - g**2, not "
     "g * (1 - g).",
+    "chain_factor_missing": "A factor of the chain rule is missing: the gradient of a product "
+    "a * b with respect to a is the upstream gradient times b.",
+    "extra_derivative": "There is a derivative too many in the chain rule.",
+    "dc_prev_from_incoming": "dc_prev = dc_t * f, with dc_t the *total* gradient into c_t (the "
+    "incoming dc plus the path from h), not the incoming dc alone.",
+    "candidate_not_gated": "The input gate multiplies the candidate: the written memory is "
+    "i * g, not i + g.",
     "output_gate_uses_c": "The output gate's gradient is do = dh * tanh(c), not dh * c.",
     "dc_T_ignored": "dc_T is ignored: the cell-state gradient at the last step starts from dc_T "
     "(zeros only when it is None).",

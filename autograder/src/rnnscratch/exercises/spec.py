@@ -54,6 +54,7 @@ class Spec:
     backward: bool = False  # a backward pass: a transposed weight gets backward advice
     time_major: tuple[str, ...] = ("hs", "cs", "dxs", "output")  # outputs with time first
     overflow_mistake: str = "unstable_softmax"  # named when a `stable` case overflows
+    broadcast_mistake: str | None = None  # named when numpy cannot broadcast two operands
 
     def inputs(self, case: str, rng: np.random.Generator) -> dict:
         """Draw the inputs of `case` from `rng` (a flat dict of arrays, ints and floats)."""
@@ -108,7 +109,9 @@ class AdaptError(TypeError):
         self.mistake = mistake
 
 
-def classify_exception(exc: BaseException, backward: bool = False) -> str:
+def classify_exception(
+    exc: BaseException, backward: bool = False, exception_hint: str | None = None
+) -> str:
     """Catalogue key for an exception raised by the student's function."""
     text = str(exc)
     if isinstance(exc, AdaptError):
@@ -119,6 +122,10 @@ def classify_exception(exc: BaseException, backward: bool = False) -> str:
         "matmul" in text or "not aligned" in text or "mismatch in its core dimension" in text
     ):
         return "backward_weight_transposed" if backward else "weight_transposed"
+    if isinstance(exc, ValueError) and "could not broadcast input array from shape" in text:
+        return "buffer_wrong_shape"
+    if isinstance(exc, ValueError) and "operands could not be broadcast together" in text:
+        return exception_hint or "raised_exception"
     return "raised_exception"
 
 
@@ -174,7 +181,7 @@ def run_student(
             if spec.adapt is not None:
                 result = spec.adapt(result, inputs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure becomes feedback
-            key = classify_exception(exc, spec.backward)
+            key = classify_exception(exc, spec.backward, spec.broadcast_mistake)
             message = f"calling {spec.name}(...) raised {type(exc).__name__}: {str(exc)[:400]}"
             tb = _short_traceback(exc)
             if tb:
