@@ -201,14 +201,15 @@ def _stable_softmax(z, axis=-1):
 
 
 def test_dtype_rule_300_hidden_draws_of_a_float64_answer_all_pass():
-    for name, func, case in [
-        ("softmax", _stable_softmax, "extreme"),
-        ("sigmoid", lambda x: rnn.sigmoid(x), "extreme"),
-        ("sequence_cross_entropy", rnn.sequence_cross_entropy, "extreme"),
+    """The issue's case: float32 softmax failed the "extreme" draws 64 times in 300. A float64
+    answer passes all 300 (the loss, whose torch reference is slower, gets 100)."""
+    for name, func, case, draws in [
+        ("softmax", _stable_softmax, "extreme", 300),
+        ("sigmoid", lambda x: rnn.sigmoid(x), "extreme", 300),
+        ("sequence_cross_entropy", rnn.sequence_cross_entropy, "extreme", 100),
     ]:
-        failed = [
-            v.message for v in (evaluate(name, func, case) for _ in range(300)) if not v.passed
-        ]
+        verdicts = (evaluate(name, func, case) for _ in range(draws))
+        failed = [v.message for v in verdicts if not v.passed]
         assert failed == [], failed[:1]
 
 
