@@ -53,6 +53,14 @@ def test_every_new_catalogue_key_is_in_the_corpus():
         "extra_derivative",
         "chain_factor_missing",
         "dc_prev_from_incoming",
+        "ce_axes_swapped",
+        "derivative_of_output",
+        "loss_gradient_only_last",
+        "reversed_in_time",
+        "clip_sum_of_norms",
+        "bias_outside_activation",
+        "reset_on_input",
+        "softmax_half_shifted",
     }
     assert new <= set(MISTAKES)
     assert new <= {row[3] for row in CORPUS}
@@ -351,8 +359,8 @@ def test_nbgrader_validate_shows_every_value_of_a_message_in_full(tmp_path):
 
 
 def test_held_out_corpora_misname_nothing_and_reject_no_correct_answer():
-    """The held-out answers (round 2 was never tuned to) may go unnamed, never misnamed; no
-    correct alternative among them is rejected."""
+    """The held-out answers may go unnamed, never misnamed; no correct alternative among them
+    is rejected."""
     from rnnscratch.bench.feedback_heldout import HELDOUT
     from rnnscratch.bench.feedback_heldout2 import HELDOUT2
 

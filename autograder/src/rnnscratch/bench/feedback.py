@@ -4,7 +4,7 @@
 
 For every answer of `feedback_corpus.CORPUS` (the catalogue's own corpus), and of the held-out
 corpora `feedback_heldout.HELDOUT` (round 1, since used for tuning) and
-`feedback_heldout2.HELDOUT2` (round 2, not tuned to), the check's verdict is classed as:
+`feedback_heldout2.HELDOUT2` (round 2, likewise), the check's verdict is classed as:
 named (the expected mistake is among those the message names), misnamed (the message names
 other mistakes only), unnamed (a generic message), accepted (a wrong answer passed), and for
 correct answers: correct passed / correct rejected.
@@ -76,5 +76,5 @@ def main(argv) -> None:
     from rnnscratch.bench.feedback_heldout2 import HELDOUT2
 
     report("held-out round 1 (then used for one round of catalogue work)", HELDOUT)
-    report("held-out round 2 (fresh; not tuned to)", HELDOUT2)
+    report("held-out round 2 (then used for catalogue work too)", HELDOUT2)
     print("catalogued mistakes (distinct keys in variants) per assignment:", catalogue_sizes())

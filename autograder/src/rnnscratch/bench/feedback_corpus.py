@@ -358,6 +358,13 @@ def _round1(name):
     return getattr(feedback_heldout, name)
 
 
+def _round2():
+    """The rows of held-out round 2, which was then used for catalogue work too."""
+    from rnnscratch.bench.feedback_heldout2 import HELDOUT2
+
+    return HELDOUT2
+
+
 #: (function, case, implementation, expected key; None = a correct answer that must pass)
 CORPUS = [
     ("sigmoid", "visible", sigmoid_stable, None),
@@ -443,4 +450,5 @@ CORPUS = [
     ("rnn_cell_backward", "visible", _round1("cb_bias_mean"), "bias_grad_not_summed"),
     ("gate_affine_backward", "visible", _round1("affine_db_axis1"), "bias_grad_not_summed"),
     ("lstm_backward", "visible", _round1("lstm_backward_h_t"), "gates_wrong_step"),
+    *[row for row in _round2() if row[3] != "uncatalogued"],
 ]

@@ -84,6 +84,11 @@ def _wrong_axis_softmax(p):
     return e / e.sum(axis=other, keepdims=True)
 
 
+def _half_shifted_softmax(p):
+    z, axis = p["z"], p.get("axis", -1)
+    return np.exp(z - z.max(axis=axis, keepdims=True)) / np.exp(z).sum(axis=axis, keepdims=True)
+
+
 def _global_max_softmax(p):
     e = np.exp(p["z"] - p["z"].max())
     return e / e.sum(axis=p.get("axis", -1), keepdims=True)
@@ -117,6 +122,7 @@ SOFTMAX = Spec(
         Variant("unstable_softmax", _unstable_softmax),
         Variant("softmax_wrong_axis", _wrong_axis_softmax),
         Variant("softmax_wrong_axis", _whole_array_softmax, "You normalised over the whole array."),
+        Variant("softmax_half_shifted", _half_shifted_softmax),
         Variant(
             "unstable_softmax",
             _global_max_softmax,
@@ -268,6 +274,7 @@ CROSS_ENTROPY = Spec(
     reference=lambda p: _oracle().sequence_cross_entropy(p["logits"], p["targets"])[0],
     variants=[
         Variant("ce_averaged_over_time", lambda p: float(-_picked(p).mean())),
+        Variant("ce_axes_swapped", lambda p: float(-_picked(p).mean(axis=0).sum())),
         Variant("ce_summed_over_batch", lambda p: float(-_picked(p).sum())),
         Variant("ce_sign", lambda p: float(_picked(p).mean(axis=1).sum())),
         Variant(

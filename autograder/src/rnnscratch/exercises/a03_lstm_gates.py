@@ -103,6 +103,7 @@ HIDDEN_UPDATE = Spec(
         Variant("activation_missing", lambda p: p["o"] * p["c"], "h = o * tanh(c)."),
         Variant("sigmoid_for_tanh", lambda p: p["o"] * sig(p["c"])),
         Variant("extra_tanh", lambda p: np.tanh(p["o"] * p["c"]), "tanh applies to c only."),
+        Variant("extra_tanh", lambda p: np.tanh(p["o"]) * np.tanh(p["c"]), "o is used as it is."),
     ],
 )
 
@@ -244,6 +245,11 @@ LSTM_FORWARD = Spec(
         Variant("off_by_one", lambda q: _shifted(q, False)),
         Variant("includes_initial_state", lambda q: _shifted(q, True)),
         Variant(
+            "extra_tanh",
+            lambda q: (lambda hs, cs: (hs, np.tanh(cs)))(*_seq_variant()(q)),
+            "cs holds the cell states c_t themselves, not tanh(c_t).",
+        ),
+        Variant(
             "batch_major",
             lambda q: tuple(a.transpose(1, 0, 2) for a in _seq_variant()(q)),
             "You returned (B, T, H) arrays; return hs and cs as (T, B, H).",
@@ -322,9 +328,14 @@ TO_TORCH_LSTM = Spec(
     reference=lambda q: _module_output(q, group(q, "p")),
     variants=[
         Variant("cs231n_gate_order", _permuted(("i", "f", "o", "g"))),
-        Variant(
-            "gates_swapped", _permuted(("f", "i", "g", "o")), "The blocks i and f are swapped."
-        ),
+        *[
+            Variant(
+                "gates_swapped",
+                _permuted(tuple({a: b, b: a}.get(k, k) for k in GATES)),
+                f"The blocks {a} and {b} are swapped (PyTorch's order is i, f, g, o).",
+            )
+            for a, b in (("i", "f"), ("f", "g"), ("g", "o"), ("i", "g"), ("i", "o"), ("f", "o"))
+        ],
         Variant("bias_counted_twice", _bias_twice),
         Variant("bias_dropped", _no_bias),
     ],

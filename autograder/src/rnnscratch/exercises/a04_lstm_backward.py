@@ -150,7 +150,8 @@ CELL_STATE_BACKWARD = Spec(
 
 
 def _sig_d(s, kind):
-    return {"ok": s * (1 - s), "missing": 1.0, "tanh": 1 - s**2}[kind]
+    again = 1.0 / (1.0 + np.exp(-s))
+    return {"ok": s * (1 - s), "missing": 1.0, "tanh": 1 - s**2, "again": again * (1 - again)}[kind]
 
 
 def _gate_variants(fn, name, other_factor, factor_note):
@@ -161,6 +162,7 @@ def _gate_variants(fn, name, other_factor, factor_note):
             "gates_swapped", fn(factor=other_factor), f"d{name} multiplies by the wrong value."
         ),
         Variant("chain_factor_missing", fn(factor="one"), factor_note),
+        Variant("derivative_of_output", fn(kind="again")),
     ]
 
 
@@ -178,7 +180,9 @@ def _np_input(q, kind="ok", factor="g"):
 
 def _np_candidate(q, kind="ok", factor="i"):
     g = q["g"]
-    local = {"ok": 1 - g**2, "missing": 1.0, "sigmoid": g * (1 - g)}[kind]
+    local = {"ok": 1 - g**2, "missing": 1.0, "sigmoid": g * (1 - g), "again": 1 - np.tanh(g) ** 2}[
+        kind
+    ]
     return q["dc_t"] * _f(q, factor) * local
 
 
@@ -226,6 +230,7 @@ CANDIDATE_BACKWARD = Spec(
         Variant("candidate_derivative_wrong", _fn(_np_candidate)(kind="sigmoid")),
         Variant("gates_swapped", _fn(_np_candidate)(factor="g"), "dg = dc_t * i, not dc_t * g."),
         Variant("chain_factor_missing", _fn(_np_candidate)(factor="one"), "dg = dc_t * i."),
+        Variant("derivative_of_output", _fn(_np_candidate)(kind="again")),
     ],
     backward=True,
 )
@@ -241,6 +246,7 @@ OUTPUT_BACKWARD = Spec(
     ),
     variants=[
         *_gate_variants(_fn(_np_output), "o", "c", "do = dh * tanh(c).")[:2],
+        Variant("derivative_of_output", _fn(_np_output)(kind="again")),
         Variant("output_gate_uses_c", _fn(_np_output)(factor="c")),
         Variant("chain_factor_missing", _fn(_np_output)(factor="one"), "do = dh * tanh(c)."),
         Variant(
@@ -547,6 +553,16 @@ def _np_bptt(
     return out
 
 
+def _reversed_dxs(g):
+    return g | {"dxs": g["dxs"][::-1]}
+
+
+def _last_only(q):
+    dhs = np.zeros_like(q["dhs"])
+    dhs[-1] = q["dhs"][-1]
+    return q | {"dhs": dhs}
+
+
 def _seq_variant(**kw):
     return lambda q: _np_bptt(q, **kw)
 
@@ -571,6 +587,8 @@ LSTM_BACKWARD = Spec(
         Variant("cell_gradient_not_carried", _seq_variant(carry_c=False)),
         Variant("gradient_not_accumulated", _seq_variant(accumulate=False)),
         Variant("dc_T_ignored", _seq_variant(use_dc_T=False)),
+        Variant("reversed_in_time", lambda q: _reversed_dxs(_np_bptt(q))),
+        Variant("loss_gradient_only_last", lambda q: _np_bptt(_last_only(q))),
         Variant("gates_wrong_step", _seq_variant(shift=-1), "Step t used gates[k][t - 1]."),
         Variant("gates_wrong_step", _seq_variant(shift=1), "Step t used gates[k][t + 1]."),
         Variant(

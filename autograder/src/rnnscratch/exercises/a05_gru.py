@@ -72,6 +72,9 @@ def _cand(q, form="torch", act=np.tanh, bias=True, Wt=False):
         hpart = q["r"] * (q["h_prev"] @ W_hn.T) + b_hn
     elif form == "no_b_hn":
         hpart = q["r"] * (q["h_prev"] @ W_hn.T)
+    elif form == "reset_x":
+        xpart = q["r"] * xpart
+        hpart = q["h_prev"] @ W_hn.T + b_hn
     else:  # reset ignored
         hpart = q["h_prev"] @ W_hn.T + b_hn
     return act(xpart + hpart)
@@ -105,6 +108,7 @@ GRU_CANDIDATE = Spec(
         Variant("reset_excludes_bias", lambda q: _cand(q, "no_bias_reset")),
         Variant("reset_ignored", lambda q: _cand(q, "ignored")),
         Variant("b_hn_dropped", lambda q: _cand(q, "no_b_hn")),
+        Variant("reset_on_input", lambda q: _cand(q, "reset_x")),
         Variant("sigmoid_for_tanh", lambda q: _cand(q, act=sig)),
         Variant("activation_missing", lambda q: _cand(q, act=lambda a: a)),
         Variant("bias_dropped", lambda q: _cand(q, bias=False)),

@@ -74,10 +74,14 @@ MISTAKES: dict[str, str] = {
     "log_of_underflowed_softmax": "Infinite loss: the softmax was stable, but a probability "
     "underflowed to 0 and log(0) = -inf. Compute the log-softmax directly: z - max - "
     "log(sum(exp(z - max))).",
+    "softmax_half_shifted": "The maximum is subtracted in the numerator only: subtract it once, "
+    "then use the same shifted exponentials above and below.",
     "softmax_wrong_axis": "The softmax is normalised over the wrong axis: use the `axis` "
     "argument (keepdims=True) so each slice along it sums to 1.",
     # --- affine terms ---------------------------------------------------------------------------
     "bias_dropped": "The bias terms are missing.",
+    "bias_outside_activation": "The biases are added after the nonlinearity; they belong inside "
+    "it: act(x W_x^T + b_x + h W_h^T + b_h).",
     "one_bias_only": "Only one of the two biases is used: PyTorch's cells add both b_ih and b_hh.",
     "input_term_dropped": "The input term (W_ih x) is missing.",
     "prev_state_term_dropped": "The previous-state term (W_hh h_prev) is missing.",
@@ -97,6 +101,8 @@ MISTAKES: dict[str, str] = {
     "batch mean.",
     "ce_summed_over_batch": "The loss is summed over the batch: each step's term is the *mean* "
     "over the batch.",
+    "ce_axes_swapped": "The averaging axes are swapped: E is the sum over time steps of the "
+    "mean over the batch, not the sum over the batch of the mean over time.",
     "ce_sign": "The sign is flipped: cross-entropy is the *negative* log-probability.",
     "ce_probability_not_log": "You used the probability instead of its logarithm.",
     # --- backward ---------------------------------------------------------------------------------
@@ -112,6 +118,13 @@ MISTAKES: dict[str, str] = {
     "step t+1 to dhs[t] before going through step t.",
     "gradient_not_accumulated": "Parameter gradients must be *summed* over all steps (the "
     "weights are shared), not overwritten by the last step.",
+    "derivative_of_output": "The derivative is taken of the activation's output again: h (or g, "
+    "i, f, o) already is tanh(a) (or sigmoid(a)), so tanh'(a) = 1 - h**2 and sigmoid'(a) = "
+    "s * (1 - s); do not apply tanh or the sigmoid to it a second time.",
+    "loss_gradient_only_last": "Only the last step's loss gradient is used: every step has its "
+    "own loss term, so dhs[t] enters at every step t (many-to-many), not only dhs[T-1].",
+    "reversed_in_time": "The result is reversed in time: dxs[t] belongs to xs[t] (fill it at "
+    "the step t of the backward loop, which runs t = T-1, ..., 0).",
     "dh0_missing": "dh0 is missing: it is the dh_prev that comes out of the first step.",
     "dW_hh_uses_h_t": "dW_hh pairs the step's da with h_{t-1} (the state that was multiplied), "
     "not with h_t.",
@@ -150,6 +163,8 @@ MISTAKES: dict[str, str] = {
     "(total + 1e-6)) when the total norm is above max_norm.",
     "norm_after_clipping": "The returned norm is measured after clipping; return the total norm "
     "*before* clipping (what clip_grad_norm_ returns), so a training loop can log it.",
+    "clip_sum_of_norms": "The global norm is the square root of the sum of *squares* of all "
+    "entries, not the sum of the per-tensor norms.",
     "clip_per_tensor": "Each gradient is clipped by its own norm; clip_grad_norm uses ONE global "
     "norm over all gradients together.",
     "clip_always_scales": "The gradients are rescaled even when the norm is below max_norm: "
@@ -177,6 +192,8 @@ MISTAKES: dict[str, str] = {
     "al. apply it to h_prev before the matmul: W_hn (r * h_prev).",
     "reset_excludes_bias": "The reset gate must also scale b_hn: r * (W_hn h_prev + b_hn).",
     "reset_ignored": "The reset gate is not applied.",
+    "reset_on_input": "The reset gate scales the previous state's term, not the input's: "
+    "n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn)).",
     "b_hn_dropped": "b_hn is missing: the candidate is tanh(W_in x + b_in + r * (W_hn h_prev + "
     "b_hn)).",
     "update_gate_flipped": "The update gate blends the wrong way round: h = (1 - z) * n + z * "
