@@ -61,6 +61,7 @@ def test_every_new_catalogue_key_is_in_the_corpus():
         "bias_outside_activation",
         "reset_on_input",
         "softmax_half_shifted",
+        "matmul_for_elementwise",
     }
     assert new <= set(MISTAKES)
     assert new <= {row[3] for row in CORPUS}
@@ -363,7 +364,18 @@ def test_held_out_corpora_misname_nothing_and_reject_no_correct_answer():
     is rejected."""
     from rnnscratch.bench.feedback_heldout import HELDOUT
     from rnnscratch.bench.feedback_heldout2 import HELDOUT2
+    from rnnscratch.bench.feedback_heldout3 import HELDOUT3
 
-    for row in HELDOUT + HELDOUT2:
+    for row in HELDOUT + HELDOUT2 + HELDOUT3:
         kind, verdict = classify(*row)
         assert kind not in ("misnamed", "correct rejected"), (row[0], row[2].__name__)
+
+
+def test_a_structural_mistake_never_explains_one_part_of_a_result():
+    """cs filled with the h values differs in cs only; "outputs swapped" (c, h) would explain
+    that part but contradict hs, so it must not be named."""
+    from rnnscratch.bench.feedback_heldout3 import lstm_forward_cs_are_hs
+
+    verdict = evaluate("lstm_forward", lstm_forward_cs_are_hs, "visible")
+    assert not verdict.passed and verdict.mistake != "outputs_swapped"
+    assert "Where: cs differs; hs matches." in verdict.message

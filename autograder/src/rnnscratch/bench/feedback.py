@@ -4,7 +4,8 @@
 
 For every answer of `feedback_corpus.CORPUS` (the catalogue's own corpus), and of the held-out
 corpora `feedback_heldout.HELDOUT` (round 1, since used for tuning) and
-`feedback_heldout2.HELDOUT2` (round 2, likewise), the check's verdict is classed as:
+`feedback_heldout2.HELDOUT2` (round 2, likewise) and `feedback_heldout3.HELDOUT3` (round 3,
+measured once; see its docstring), the check's verdict is classed as:
 named (the expected mistake is among those the message names), misnamed (the message names
 other mistakes only), unnamed (a generic message), accepted (a wrong answer passed), and for
 correct answers: correct passed / correct rejected.
@@ -74,7 +75,9 @@ def main(argv) -> None:
     report("catalogue corpus (the messages were written against it)", CORPUS)
     from rnnscratch.bench.feedback_heldout import HELDOUT
     from rnnscratch.bench.feedback_heldout2 import HELDOUT2
+    from rnnscratch.bench.feedback_heldout3 import HELDOUT3
 
     report("held-out round 1 (then used for one round of catalogue work)", HELDOUT)
     report("held-out round 2 (then used for catalogue work too)", HELDOUT2)
+    report("held-out round 3 (after its one measurement, only its 2 misnamed were fixed)", HELDOUT3)
     print("catalogued mistakes (distinct keys in variants) per assignment:", catalogue_sizes())

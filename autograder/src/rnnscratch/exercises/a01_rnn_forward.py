@@ -210,6 +210,7 @@ RNN_FORWARD = Spec(
             "batch_major",
             lambda p: _loop(p).transpose(1, 0, 2),
             "You returned (B, T, H); return hs as (T, B, H).",
+            partial=False,
         ),
         Variant("sigmoid_for_tanh", lambda p: _loop(p, act=sig)),
     ],

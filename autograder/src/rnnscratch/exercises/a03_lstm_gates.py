@@ -155,7 +155,7 @@ def _swapped_outputs(fn):
 
 def _common_variants(fn):
     return [
-        Variant("outputs_swapped", _swapped_outputs(fn)),
+        Variant("outputs_swapped", _swapped_outputs(fn), partial=False),
         *_swaps(fn),
         Variant("sigmoid_for_tanh", fn(act_g=sig), "The candidate g uses tanh."),
         Variant("tanh_for_sigmoid", fn(act_sig=np.tanh), "The gates i, f, o use the sigmoid."),
@@ -253,6 +253,7 @@ LSTM_FORWARD = Spec(
             "batch_major",
             lambda q: tuple(a.transpose(1, 0, 2) for a in _seq_variant()(q)),
             "You returned (B, T, H) arrays; return hs and cs as (T, B, H).",
+            partial=False,
         ),
         *_common_variants(_seq_variant),
     ],

@@ -135,7 +135,10 @@ CELL_STATE_BACKWARD = Spec(
             "dc_t = dc + dh * o * (1 - tanh(c)**2): add the dc that arrives from step t+1.",
         ),
         Variant(
-            "outputs_swapped", lambda q: _np_cell_state(q, swap=True), "Return (dc_t, dc_prev)."
+            "outputs_swapped",
+            lambda q: _np_cell_state(q, swap=True),
+            "Return (dc_t, dc_prev).",
+            partial=False,
         ),
         Variant(
             "chain_factor_missing",

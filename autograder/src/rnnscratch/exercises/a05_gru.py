@@ -262,6 +262,7 @@ GRU_FORWARD = Spec(
             "batch_major",
             lambda q: np_gru_sequence(q).transpose(1, 0, 2),
             "You returned (B, T, H); return hs as (T, B, H).",
+            partial=False,
         ),
         *_cell_variants(_seq_variant, "torch"),
     ],

@@ -50,6 +50,10 @@ MISTAKES: dict[str, str] = {
     "not_finite": "The result contains NaN or infinity.",
     "weight_transposed": "A weight matrix is used transposed. PyTorch stores W_ih as (H, D): "
     "with batches of rows the term is x @ W_ih.T (and h_prev @ W_hh.T).",
+    "matmul_for_elementwise": "numpy could not matrix-multiply two arrays of sizes B and H. "
+    "Either @ stands where an elementwise * belongs (gates scale elementwise: r * (...), "
+    "f * c_prev, o * tanh(c)), or a weight is applied column-wise (W_hh @ h_prev instead of "
+    "h_prev @ W_hh.T with rows h_prev (B, H)).",
     "backward_weight_transposed": "A weight is transposed in the backward pass. The forward "
     "computed x @ W_ih.T, so the gradient flows back as dx = da @ W_ih and dh_prev = da @ W_hh "
     "(no .T), with da (B, H).",

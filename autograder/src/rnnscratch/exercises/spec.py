@@ -6,6 +6,7 @@ reference in the order type -> structure -> shape -> finite -> values, and on a 
 for the variant the result agrees with, so the message can name the mistake.
 """
 
+import re
 import traceback
 import warnings
 import zlib
@@ -37,6 +38,7 @@ class Variant:
     mistake: str
     compute: Callable[[dict], Any]
     note: str = ""  # a sentence specific to this function, added to the catalogue text
+    partial: bool = True  # may explain some parts of a result only (False: structural mistakes)
 
 
 @dataclass
@@ -110,7 +112,11 @@ class AdaptError(TypeError):
 
 
 def classify_exception(
-    exc: BaseException, backward: bool = False, exception_hint: str | None = None
+    exc: BaseException,
+    backward: bool = False,
+    exception_hint: str | None = None,
+    batch: int | None = None,
+    hidden: int | None = None,
 ) -> str:
     """Catalogue key for an exception raised by the student's function."""
     text = str(exc)
@@ -121,12 +127,28 @@ def classify_exception(
     if isinstance(exc, ValueError) and (
         "matmul" in text or "not aligned" in text or "mismatch in its core dimension" in text
     ):
+        sizes = (
+            {int(s) for s in re.findall(r"size (\d+) is different from (\d+)", text)[0]}
+            if (re.search(r"size (\d+) is different from (\d+)", text))
+            else set()
+        )
+        if batch is not None and hidden is not None and sizes == {batch, hidden}:
+            return "matmul_for_elementwise"  # (B, H) @ (B, H): its text names both readings
         return "backward_weight_transposed" if backward else "weight_transposed"
     if isinstance(exc, ValueError) and "could not broadcast input array from shape" in text:
         return "buffer_wrong_shape"
     if isinstance(exc, ValueError) and "operands could not be broadcast together" in text:
         return exception_hint or "raised_exception"
     return "raised_exception"
+
+
+def _batch_hidden(inputs: dict) -> tuple[int | None, int | None]:
+    """(B, H) of a case, from h_prev, dh, da or h0 (B, H), to read numpy's shape errors."""
+    for key in ("h_prev", "dh", "da", "h0"):
+        value = inputs.get(key)
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] != value.shape[1]:
+            return int(value.shape[0]), int(value.shape[1])
+    return None, None
 
 
 def _snapshot(value):
@@ -181,7 +203,9 @@ def run_student(
             if spec.adapt is not None:
                 result = spec.adapt(result, inputs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure becomes feedback
-            key = classify_exception(exc, spec.backward, spec.broadcast_mistake)
+            key = classify_exception(
+                exc, spec.backward, spec.broadcast_mistake, *_batch_hidden(inputs)
+            )
             message = f"calling {spec.name}(...) raised {type(exc).__name__}: {str(exc)[:400]}"
             tb = _short_traceback(exc)
             if tb:
@@ -555,6 +579,8 @@ def diagnose(spec: Spec, inputs: dict, node: Node, expected, where=None) -> Diag
     per_part: dict[str, list] = {p: [] for p in where}
     explains_all = []
     for variant, value in computed:
+        if not variant.partial:
+            continue
         leaves = _value_leaves(value, names, root)
         ok_parts = []
         for path, rows in where.items():
