@@ -23,6 +23,11 @@ c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
+# `nbgrader validate` and JupyterLab's Validate button cut every output line at this width; the
+# checks wrap their messages at 78 characters (rnnscratch.exercises.harness.MESSAGE_WIDTH), so
+# with the indent and "CheckError: " every line fits in 100 and no value is cut.
+c.Validator.width = 100
+
 # A deleted test cell is put back (from the source) instead of becoming "needs manual grade".
 c.OverwriteCells.add_missing_cells = True
 

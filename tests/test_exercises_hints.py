@@ -1,7 +1,9 @@
 """Hand-written wrong implementations lose the test and get the right hint (in-process check).
 
 Each row is (function, test case, wrong implementation, expected catalogue key). Every key of
-the hint catalogue is produced by at least one row here or in test_exercises_grading.py.
+the hint catalogue is produced by at least one row here, in the feedback corpus
+(`rnnscratch.bench.feedback_corpus`, tests/test_feedback_corpus.py) or in
+test_exercises_grading.py.
 """
 
 import numpy as np
@@ -77,7 +79,7 @@ def rnn_cell_float32(x, h_prev, W_ih, W_hh, b_ih, b_hh):
     return rnn.rnn_cell(*a).astype(np.float64)
 
 
-def rnn_cell_float32_kept(x, h_prev, W_ih, W_hh, b_ih, b_hh):  # passes: float32 tolerance
+def rnn_cell_float32_kept(x, h_prev, W_ih, W_hh, b_ih, b_hh):  # breaks the dtype rule
     a = [v.astype(np.float32) for v in (x, h_prev, W_ih, W_hh, b_ih, b_hh)]
     return rnn.rnn_cell(*a)
 
@@ -467,7 +469,7 @@ def to_torch_dict(p):
     return lstm_params_to_torch(p)
 
 
-def to_torch_float32(p):  # passes with float32 tolerance
+def to_torch_float32(p):  # breaks the dtype rule (a float32 module)
     m = torch.nn.LSTM(p["W_ii"].shape[1], p["W_ii"].shape[0])
     m.load_state_dict({k: v.float() for k, v in lstm_params_to_torch(p).items()})
     return m
@@ -592,7 +594,7 @@ WRONG = [
     ("rnn_cell", "visible_prev_state_only", rnn_cell_no_prev, "prev_state_term_dropped"),
     ("rnn_cell", "visible", rnn_cell_float32, None),  # float32 error below float64 tolerance
     ("rnn_backward", "visible", rnn_backward_float32, "float32_precision"),
-    ("rnn_cell", "visible", rnn_cell_float32_kept, None),
+    ("rnn_cell", "visible", rnn_cell_float32_kept, "float32_result"),
     ("rnn_forward", "visible", rnn_forward_from_h0, "h_t_for_h_prev"),
     ("rnn_forward", "visible", rnn_forward_buffer, "h_t_for_h_prev"),
     ("rnn_forward", "visible", rnn_forward_zeros, "h0_ignored"),
@@ -661,7 +663,7 @@ WRONG = [
     ("to_torch_lstm", "visible", to_torch_cs231n, "cs231n_gate_order"),
     ("to_torch_lstm", "visible", to_torch_bias_twice, "bias_counted_twice"),
     ("to_torch_lstm", "visible", to_torch_dict, "not_an_lstm"),
-    ("to_torch_lstm", "visible", to_torch_float32, None),
+    ("to_torch_lstm", "visible", to_torch_float32, "float32_result"),
     ("lstm_cell_backward", "visible", wrap_lcb(cell_tanh=False), "cell_tanh_derivative_missing"),
     ("lstm_cell_backward", "visible", wrap_lcb(forget=False), "forget_gate_not_applied"),
     ("lstm_cell_backward", "visible", wrap_lcb(sig_d=False), "sigmoid_derivative_wrong"),
@@ -742,10 +744,10 @@ WRONG += [
     ("blend_backward", "visible_update_open", blend_no_one_minus_z, "one_minus_z_missing"),
     ("blend_backward", "visible", blend_dz_sign, "dz_sign_flipped"),
     ("blend_backward", "visible_update_open", blend_no_direct, "direct_path_missing"),
-    ("candidate_backward", "visible", wrap_cand(cho=True), "reset_grad_before_matmul"),
-    ("candidate_backward", "visible", wrap_cand(dr_bias=False), "reset_grad_excludes_bias"),
-    ("candidate_backward", "visible", wrap_cand(scale_b=False), "b_hn_grad_not_scaled"),
-    ("candidate_backward", "visible", cand_unscaled_hidden, "reset_not_in_hidden_grads"),
+    ("gru_candidate_backward", "visible", wrap_cand(cho=True), "reset_grad_before_matmul"),
+    ("gru_candidate_backward", "visible", wrap_cand(dr_bias=False), "reset_grad_excludes_bias"),
+    ("gru_candidate_backward", "visible", wrap_cand(scale_b=False), "b_hn_grad_not_scaled"),
+    ("gru_candidate_backward", "visible", cand_unscaled_hidden, "reset_not_in_hidden_grads"),
     ("reset_gate_backward", "visible", reset_bwd_tanh, "tanh_derivative_for_sigmoid"),
 ]
 
@@ -883,7 +885,9 @@ def test_wrong_implementation_gets_its_hint(row, monkeypatch):
 
 
 def test_every_hint_in_the_catalogue_is_exercised():
-    produced = {row[3] for row in WRONG} | GRADING_ONLY
+    from rnnscratch.bench.feedback_corpus import CORPUS
+
+    produced = {row[3] for row in WRONG + CORPUS} | GRADING_ONLY
     assert set(MISTAKES) - produced == set()
     assert produced - {None} <= set(MISTAKES)
 

@@ -122,6 +122,7 @@ def _expected_cell_scores(assignment, expect) -> dict[str, float]:
     scores = {}
     for test in assignment.tests:
         fails = expect.get("zero") or any(name in losing for name, _ in test.pairs)
+        fails = fails or test.grade_id in expect.get("lose_cells", [])
         scores[test.grade_id] = 0.0 if fails else test.points
     return scores
 
@@ -148,7 +149,7 @@ def test_every_fixture_has_a_message_in_its_feedback(graded):
             assert expect["note"] in page, f"{name}: '{expect['note']}' not in its feedback"
         results = json.loads((course.autograded / name / aid / "results.json").read_text())
         failed = [p for c in results["cells"] for p in c["pairs"] if not p["passed"]]
-        if expect.get("lose") or expect.get("zero"):
+        if expect.get("lose") or expect.get("lose_cells") or expect.get("zero"):
             assert failed and all(p["message"].strip() for p in failed), name
             assert any(html.escape(p["message"].splitlines()[-1]) in page for p in failed), name
         if "mistake" in expect:

@@ -44,7 +44,7 @@ MUTATIONS = {
                 ("dh_prev = dh * z", "dh_prev = dh * (1.0 - z)"),
             ],
         },
-        "candidate_backward": {
+        "gru_candidate_backward": {
             "activation": [("da = dn * (1.0 - n**2)", "da = dn * n * (1.0 - n)")],
             "swapped": [('"dr": da * hn', '"dr": (da @ W_hn) * h_prev')],
             "dropped": [("hn = h_prev @ W_hn.T + b_hn", "hn = h_prev @ W_hn.T")],

@@ -12,6 +12,7 @@ those declarations (same shape, other names): deliberate, so each exercise reads
 from rnnscratch.exercises.harness import (
     check,
     grading_inputs,
+    install_name_error_hint,
     judge,
     load_inputs,
     record,
@@ -21,6 +22,8 @@ from rnnscratch.exercises.harness import (
 from rnnscratch.exercises.hints import MISTAKES
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
 from rnnscratch.exercises.spec import Verdict
+
+install_name_error_hint()
 
 __all__ = [
     "ASSIGNMENTS",

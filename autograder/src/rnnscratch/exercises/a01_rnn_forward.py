@@ -37,11 +37,14 @@ SIGMOID = Spec(
     outputs="sigmoid(x)",
     cases={
         "visible": Case("moderate values, shape (4, 5)", _sigmoid_inputs(False, True)),
-        "visible_extreme": Case("values up to +-1000", _sigmoid_inputs(True, True)),
+        "visible_extreme": Case("values up to +-1000", _sigmoid_inputs(True, True), stable=True),
         "random": Case("moderate values, random shape", _sigmoid_inputs(False, False)),
-        "extreme": Case("values up to +-1000, random shape", _sigmoid_inputs(True, False)),
+        "extreme": Case(
+            "values up to +-1000, random shape", _sigmoid_inputs(True, False), stable=True
+        ),
     },
     reference=lambda p: _oracle().sigmoid(p["x"]),
+    overflow_mistake="unstable_sigmoid",
     variants=[
         Variant("tanh_for_sigmoid", lambda p: np.tanh(p["x"])),
         Variant("sigmoid_sign", lambda p: sig(-p["x"])),
@@ -58,6 +61,8 @@ def _softmax_inputs(extreme, fixed, axis):
         z = normal(rng, *shape, scale=2.0)
         if extreme:
             z = z + 1000.0 * np.sign(normal(rng, *shape))
+            z[..., 0, :] = normal(rng, *z[..., 0, :].shape, scale=2.0) - 1000.0  # all very low
+            z[..., -1, :] = normal(rng, *z[..., -1, :].shape, scale=2.0) + 1000.0  # all high
         out = {"z": z}
         if axis is not None:
             out["axis"] = axis
@@ -79,6 +84,16 @@ def _wrong_axis_softmax(p):
     return e / e.sum(axis=other, keepdims=True)
 
 
+def _half_shifted_softmax(p):
+    z, axis = p["z"], p.get("axis", -1)
+    return np.exp(z - z.max(axis=axis, keepdims=True)) / np.exp(z).sum(axis=axis, keepdims=True)
+
+
+def _global_max_softmax(p):
+    e = np.exp(p["z"] - p["z"].max())
+    return e / e.sum(axis=p.get("axis", -1), keepdims=True)
+
+
 def _whole_array_softmax(p):
     e = np.exp(p["z"] - p["z"].max())
     return e / e.sum()
@@ -91,17 +106,29 @@ SOFTMAX = Spec(
     outputs="softmax(z)",
     cases={
         "visible": Case("logits of shape (3, 6), last axis", _softmax_inputs(False, True, None)),
-        "visible_extreme": Case("logits near +-1000", _softmax_inputs(True, True, None)),
+        "visible_extreme": Case(
+            "logits near +-1000", _softmax_inputs(True, True, None), stable=True
+        ),
         "visible_axis0": Case("axis=0", _softmax_inputs(False, True, 0)),
         "random": Case("random 3-D shape, last axis", _softmax_inputs(False, False, None)),
-        "extreme": Case("logits near +-1000, random shape", _softmax_inputs(True, False, None)),
+        "extreme": Case(
+            "logits near +-1000, random shape", _softmax_inputs(True, False, None), stable=True
+        ),
         "axis1": Case("random 3-D shape, axis=1", _softmax_inputs(False, False, 1)),
     },
     reference=lambda p: _oracle().softmax(p["z"], axis=p.get("axis", -1)),
+    broadcast_mistake="softmax_wrong_axis",
     variants=[
         Variant("unstable_softmax", _unstable_softmax),
         Variant("softmax_wrong_axis", _wrong_axis_softmax),
         Variant("softmax_wrong_axis", _whole_array_softmax, "You normalised over the whole array."),
+        Variant("softmax_half_shifted", _half_shifted_softmax),
+        Variant(
+            "unstable_softmax",
+            _global_max_softmax,
+            "Subtract the maximum of each slice along the axis (keepdims=True), not the maximum "
+            "of the whole array: a slice far below it underflows to 0 / 0.",
+        ),
         Variant("tanh_for_sigmoid", lambda p: sig(p["z"]), "This is the sigmoid of each logit."),
     ],
 )
@@ -179,6 +206,12 @@ RNN_FORWARD = Spec(
         ),
         Variant("includes_initial_state", lambda p: _loop(p, with_h0=True)),
         Variant("off_by_one", lambda p: _loop(p, shift=True)),
+        Variant(
+            "batch_major",
+            lambda p: _loop(p).transpose(1, 0, 2),
+            "You returned (B, T, H); return hs as (T, B, H).",
+            partial=False,
+        ),
         Variant("sigmoid_for_tanh", lambda p: _loop(p, act=sig)),
     ],
 )
@@ -208,6 +241,22 @@ def _picked(p, fn=_log_probs):
     return np.take_along_axis(lp, p["targets"][..., None], axis=-1)[..., 0]  # (T, B)
 
 
+def _eps_log(eps, clip=False):
+    def compute(p):
+        z = p["logits"]
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        prob = np.take_along_axis(e / e.sum(-1, keepdims=True), p["targets"][..., None], -1)
+        logp = np.log(np.clip(prob, eps, 1.0)) if clip else np.log(prob + eps)
+        return float(-logp[..., 0].mean(axis=1).sum())
+
+    return compute
+
+
+def _log_of_stable_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return np.log(e / e.sum(axis=-1, keepdims=True))
+
+
 CROSS_ENTROPY = Spec(
     name="sequence_cross_entropy",
     assignment=ASSIGNMENT,
@@ -215,19 +264,38 @@ CROSS_ENTROPY = Spec(
     outputs="E",
     cases={
         "visible": Case("T=4, B=3, V=6", _ce_inputs(fixed=True)),
-        "visible_extreme": Case("logits of size several hundred", _ce_inputs(True, True)),
+        "visible_extreme": Case(
+            "logits of size several hundred", _ce_inputs(True, True), stable=True
+        ),
         "random": Case("random sizes", _ce_inputs()),
-        "extreme": Case("logits of size several hundred, random sizes", _ce_inputs(True)),
+        "extreme": Case(
+            "logits of size several hundred, random sizes", _ce_inputs(True), stable=True
+        ),
     },
     reference=lambda p: _oracle().sequence_cross_entropy(p["logits"], p["targets"])[0],
     variants=[
         Variant("ce_averaged_over_time", lambda p: float(-_picked(p).mean())),
+        Variant("ce_axes_swapped", lambda p: float(-_picked(p).mean(axis=0).sum())),
         Variant("ce_summed_over_batch", lambda p: float(-_picked(p).sum())),
         Variant("ce_sign", lambda p: float(_picked(p).mean(axis=1).sum())),
         Variant(
             "ce_probability_not_log",
             lambda p: float(-np.exp(_picked(p)).mean(axis=1).sum()),
         ),
+        Variant(
+            "log_of_underflowed_softmax",
+            lambda p: float(-_picked(p, _log_of_stable_softmax).mean(axis=1).sum()),
+        ),
+        *[
+            Variant(
+                "log_of_underflowed_softmax",
+                _eps_log(eps, clip),
+                f"Adding or clipping at {eps:g} keeps the loss finite but caps each term at "
+                f"-log({eps:g}).",
+            )
+            for eps in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20)
+            for clip in (False, True)
+        ],
         Variant(
             "unstable_softmax",
             lambda p: float(

@@ -47,20 +47,31 @@ def _cell_inputs(square=False, fixed=False):
     return make
 
 
-def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False):
+def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False):
     dh, h, hp = p["dh"], p["h"], p["h_prev"]
-    local = {"ok": 1 - h**2, "missing": 1.0, "h_prev": 1 - hp**2, "not_squared": 1 - h}[deriv]
+    local = {
+        "ok": 1 - h**2,
+        "missing": 1.0,
+        "h_prev": 1 - hp**2,
+        "not_squared": 1 - h,
+        "tanh_again": 1 - np.tanh(h) ** 2,
+    }[deriv]
     da = dh * local
     W_ih, W_hh = (p["W_ih"].T, p["W_hh"].T) if Wt else (p["W_ih"], p["W_hh"])
     out = {
         "dx": da @ W_ih,
-        "dh_prev": da @ W_hh,
+        "dh_prev": da @ (W_hh.T if Whh_t else W_hh),
         "dW_ih": (p["x"].T @ da) if dW_t else da.T @ p["x"],
         "dW_hh": (hp.T @ da) if dW_t else da.T @ hp,
-        "db_ih": da.sum(0) if db_sum else da,
-        "db_hh": da.sum(0) if db_sum else da,
+        "db_ih": _db(da, db_sum),
+        "db_hh": _db(da, db_sum),
     }
     return out
+
+
+def _db(da, how):
+    """The bias gradient, or a mistaken one: unsummed, averaged, or summed over the wrong axis."""
+    return {True: da.sum(0), False: da, "mean": da.mean(0), "axis1": da.sum(1)}[how]
 
 
 CELL_ARGS = ("dh", "x", "h_prev", "h", "W_ih", "W_hh")
@@ -79,14 +90,27 @@ RNN_CELL_BACKWARD = Spec(
         Variant("tanh_derivative_missing", lambda p: _cell_backward(p, deriv="missing")),
         Variant("derivative_uses_h_prev", lambda p: _cell_backward(p, deriv="h_prev")),
         Variant("derivative_not_squared", lambda p: _cell_backward(p, deriv="not_squared")),
+        Variant("derivative_of_output", lambda p: _cell_backward(p, deriv="tanh_again")),
         Variant("gradient_transposed", lambda p: _cell_backward(p, dW_t=True)),
         Variant("bias_grad_not_summed", lambda p: _cell_backward(p, db_sum=False)),
         Variant(
-            "weight_transposed",
-            lambda p: _cell_backward(p, Wt=True),
-            "dx = da @ W_ih and dh_prev = da @ W_hh (no .T: the forward used W.T).",
+            "bias_grad_not_summed",
+            lambda p: _cell_backward(p, db_sum="mean"),
+            "You averaged over the batch; the loss is a sum over it, so is the gradient.",
+        ),
+        Variant(
+            "bias_grad_not_summed",
+            lambda p: _cell_backward(p, db_sum="axis1"),
+            "You summed over axis 1 (the units); sum over axis 0.",
+        ),
+        Variant("backward_weight_transposed", lambda p: _cell_backward(p, Wt=True)),
+        Variant(
+            "backward_weight_transposed",
+            lambda p: _cell_backward(p, Whh_t=True),
+            "Only W_hh is transposed: dh_prev = da @ W_hh.",
         ),
     ],
+    backward=True,
 )
 
 # --- rnn_backward ---------------------------------------------------------------------------------
@@ -109,7 +133,17 @@ def _seq_inputs(square=False, fixed=False, truncate=None):
     return make
 
 
-def _bptt(p, deriv="ok", carry=True, accumulate=True, dh0=True, dW_hh_h_t=False, trunc="ok"):
+def _bptt(
+    p,
+    deriv="ok",
+    carry=True,
+    accumulate=True,
+    dh0=True,
+    dW_hh_h_t=False,
+    trunc="ok",
+    shift=0,
+    last_only=False,
+):
     xs, hs, h0 = p["xs"], p["hs"], p["h0"]
     T = xs.shape[0]
     g = {"dxs": np.zeros_like(xs), "dh0": np.zeros_like(h0)}
@@ -130,17 +164,21 @@ def _bptt(p, deriv="ok", carry=True, accumulate=True, dh0=True, dW_hh_h_t=False,
     k = p.get("truncate")
     if k is None or trunc == "ignored":
         dh_next = np.zeros_like(h0)
-        for t in reversed(range(T)):
-            dh_next = step(t, p["dhs"][t] + (dh_next if carry else 0.0))
+        for t in reversed(range(1 if shift == "skip0" else 0, T)):
+            s = t + shift if isinstance(shift, int) else t
+            loss = p["dhs"][s] if 0 <= s < T else 0.0
+            loss = loss if (t == T - 1 or not last_only) else 0.0
+            dh_next = step(t, loss + (dh_next if carry else 0.0))
         if dh0:
             g["dh0"] = dh_next
         return g
     k = k + 1 if trunc == "plus1" else k - 1 if trunc == "minus1" else k
     for t in range(T):
         dh = p["dhs"][t]
-        for s in range(t, max(t - k, -1), -1):
+        stop = (t // k) * k - 1 if trunc == "chunked" else max(t - k, -1)
+        for s in range(t, stop, -1):
             dh = step(s, dh)
-        if t - k < 0 and dh0:
+        if stop == -1 and dh0:
             g["dh0"] += dh
     return g
 
@@ -186,7 +224,17 @@ RNN_BACKWARD = Spec(
             lambda p: _bptt(p, trunc="minus1"),
             "Your window is one step too short.",
         ),
+        Variant("truncation_chunked", lambda p: _bptt(p, trunc="chunked")),
+        Variant("loss_gradient_only_last", lambda p: _bptt(p, last_only=True)),
+        Variant(
+            "step_off_by_one",
+            lambda p: _bptt(p, shift="skip0"),
+            "Step 0 is never backpropagated (the loop stops at t = 1).",
+        ),
+        Variant("step_off_by_one", lambda p: _bptt(p, shift=1), "Step t received dhs[t + 1]."),
+        Variant("step_off_by_one", lambda p: _bptt(p, shift=-1), "Step t received dhs[t - 1]."),
     ],
+    backward=True,
 )
 
 # --- clipping -------------------------------------------------------------------------------------
@@ -197,7 +245,10 @@ def _grads_inputs(kind, below=False, fixed=False):
         d = dict(VISIBLE) if fixed else random_dims(rng)
         D, H = d["D"], d["H"]
         shapes = {"dW_ih": (H, D), "dW_hh": (H, H), "db_ih": (H,), "db_hh": (H,)}
-        p = {f"grads.{k}": normal(rng, *s, scale=2.0) for k, s in shapes.items()}
+        # gradients large enough (norm >> 1) that the 1e-6 guard in max_norm / (total + 1e-6)
+        # changes nothing at the task's tolerance: leaving it out is not a mistake
+        scale = 50.0 if kind == "norm" else 2.0
+        p = {f"grads.{k}": normal(rng, *s, scale=scale) for k, s in shapes.items()}
         total = np.sqrt(sum(float(np.sum(v**2)) for v in p.values()))
         if kind == "norm":
             p["max_norm"] = float(np.round(total * (2.0 if below else 0.3), 3))
@@ -212,10 +263,14 @@ def _grads(p):
     return {k[6:]: v for k, v in p.items() if k.startswith("grads.")}
 
 
-def _clip_norm(p, per_tensor=False, always=False, squared=False, eps=1e-6):
+def _clip_norm(
+    p, per_tensor=False, always=False, squared=False, eps=1e-6, after=False, sum_norms=False
+):
     g = _grads(p)
     total = sum(float(np.sum(v**2)) for v in g.values())
     total = total if squared else np.sqrt(total)
+    if sum_norms:
+        total = sum(float(np.sqrt(np.sum(v**2))) for v in g.values())
     if per_tensor:
         out = {}
         for k, v in g.items():
@@ -224,7 +279,15 @@ def _clip_norm(p, per_tensor=False, always=False, squared=False, eps=1e-6):
         return out, float(total)
     coef = p["max_norm"] / (total + eps)
     coef = coef if always else min(1.0, coef)
-    return {k: v * coef for k, v in g.items()}, float(total)
+    clipped = {k: v * coef for k, v in g.items()}
+    if after:
+        total = np.sqrt(sum(float(np.sum(v**2)) for v in clipped.values()))
+    return clipped, float(total)
+
+
+def _not_clipped(p):
+    g = _grads(p)
+    return g, float(np.sqrt(sum(float(np.sum(v**2)) for v in g.values())))
 
 
 CLIP_NORM = Spec(
@@ -243,6 +306,9 @@ CLIP_NORM = Spec(
         Variant("clip_per_tensor", lambda p: _clip_norm(p, per_tensor=True)),
         Variant("clip_always_scales", lambda p: _clip_norm(p, always=True)),
         Variant("norm_not_square_rooted", lambda p: _clip_norm(p, squared=True)),
+        Variant("clip_omitted", _not_clipped),
+        Variant("clip_sum_of_norms", lambda p: _clip_norm(p, sum_norms=True)),
+        Variant("norm_after_clipping", lambda p: _clip_norm(p, after=True)),
     ],
 )
 
@@ -267,6 +333,11 @@ CLIP_VALUE = Spec(
         Variant(
             "clip_one_sided",
             lambda p: {k: np.minimum(v, p["clip_value"]) for k, v in _grads(p).items()},
+        ),
+        Variant(
+            "clip_one_sided",
+            lambda p: {k: np.clip(v, 0.0, p["clip_value"]) for k, v in _grads(p).items()},
+            "The lower bound is -clip_value, not 0.",
         ),
         Variant("clip_by_norm_not_value", _clip_value_by_norm),
     ],
@@ -337,7 +408,7 @@ def _np_decay(p, deriv="ok", transpose=False, norm="fro", batch="mean", reverse=
             n = np.sqrt((J**2).sum(axis=(1, 2)))
         else:
             n = np.linalg.norm(J, ord=2, axis=(1, 2))
-        out.append(n.mean() if batch == "mean" else n.sum())
+        out.append({"mean": n.mean(), "sum": n.sum(), "max": n.max()}[batch])
         if k < T:
             t = T - k  # multiply by d h_t / d h_{t-1}
             local = {
@@ -373,6 +444,11 @@ GRADIENT_DECAY = Spec(
             "wrong_norm", lambda p: _np_decay(p, norm="spectral"), "You used the spectral norm."
         ),
         Variant("batch_summed", lambda p: _np_decay(p, batch="sum")),
+        Variant(
+            "batch_summed",
+            lambda p: _np_decay(p, batch="max"),
+            "You took the maximum over the batch; take the mean.",
+        ),
         Variant("reversed_distance", lambda p: _np_decay(p, reverse=True)),
     ],
 )

@@ -77,6 +77,7 @@ CELL_UPDATE = Spec(
             "f and i are swapped.",
         ),
         Variant("forget_gate_ignored", lambda p: p["c_prev"] + p["i"] * p["g"]),
+        Variant("candidate_not_gated", lambda p: p["f"] * p["c_prev"] + p["i"] + p["g"]),
         Variant("extra_tanh", lambda p: np.tanh(p["f"] * p["c_prev"] + p["i"] * p["g"])),
         Variant(
             "gates_swapped",
@@ -101,6 +102,7 @@ HIDDEN_UPDATE = Spec(
         Variant("activation_missing", lambda p: p["o"] * p["c"], "h = o * tanh(c)."),
         Variant("sigmoid_for_tanh", lambda p: p["o"] * sig(p["c"])),
         Variant("extra_tanh", lambda p: np.tanh(p["o"] * p["c"]), "tanh applies to c only."),
+        Variant("extra_tanh", lambda p: np.tanh(p["o"]) * np.tanh(p["c"]), "o is used as it is."),
     ],
 )
 
@@ -142,8 +144,17 @@ def _swaps(fn):
     return out
 
 
+def _swapped_outputs(fn):
+    def compute(q):
+        h, c = fn()(q)
+        return c, h
+
+    return compute
+
+
 def _common_variants(fn):
     return [
+        Variant("outputs_swapped", _swapped_outputs(fn), partial=False),
         *_swaps(fn),
         Variant("sigmoid_for_tanh", fn(act_g=sig), "The candidate g uses tanh."),
         Variant("tanh_for_sigmoid", fn(act_sig=np.tanh), "The gates i, f, o use the sigmoid."),
@@ -232,6 +243,17 @@ LSTM_FORWARD = Spec(
         ),
         Variant("off_by_one", lambda q: _shifted(q, False)),
         Variant("includes_initial_state", lambda q: _shifted(q, True)),
+        Variant(
+            "extra_tanh",
+            lambda q: (lambda hs, cs: (hs, np.tanh(cs)))(*_seq_variant()(q)),
+            "cs holds the cell states c_t themselves, not tanh(c_t).",
+        ),
+        Variant(
+            "batch_major",
+            lambda q: tuple(a.transpose(1, 0, 2) for a in _seq_variant()(q)),
+            "You returned (B, T, H) arrays; return hs and cs as (T, B, H).",
+            partial=False,
+        ),
         *_common_variants(_seq_variant),
     ],
 )
@@ -246,6 +268,12 @@ def _run_module(module, q):
     if not isinstance(module, torch.nn.LSTM):
         raise AdaptError(
             f"to_torch_lstm returned {type(module).__name__}, not torch.nn.LSTM", "not_an_lstm"
+        )
+    if getattr(module, "batch_first", False):
+        raise AdaptError(
+            "to_torch_lstm returned an LSTM with batch_first=True; the course's sequences are "
+            "time-major (T, B, D)",
+            "batch_major",
         )
     param = next(module.parameters())
     xs, h0, c0 = (torch.as_tensor(q[f"probe.{k}"], dtype=param.dtype) for k in ("xs", "h0", "c0"))
@@ -300,9 +328,14 @@ TO_TORCH_LSTM = Spec(
     reference=lambda q: _module_output(q, group(q, "p")),
     variants=[
         Variant("cs231n_gate_order", _permuted(("i", "f", "o", "g"))),
-        Variant(
-            "gates_swapped", _permuted(("f", "i", "g", "o")), "The blocks i and f are swapped."
-        ),
+        *[
+            Variant(
+                "gates_swapped",
+                _permuted(tuple({a: b, b: a}.get(k, k) for k in GATES)),
+                f"The blocks {a} and {b} are swapped (PyTorch's order is i, f, g, o).",
+            )
+            for a, b in (("i", "f"), ("f", "g"), ("g", "o"), ("i", "g"), ("i", "o"), ("f", "o"))
+        ],
         Variant("bias_counted_twice", _bias_twice),
         Variant("bias_dropped", _no_bias),
     ],

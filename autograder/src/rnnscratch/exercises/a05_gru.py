@@ -77,6 +77,11 @@ def _cand(q, form="torch", act=np.tanh, bias=True, Wt=False):
         hpart = (q["r"] * q["h_prev"]) @ W_hn.T + b_hn
     elif form == "no_bias_reset":
         hpart = q["r"] * (q["h_prev"] @ W_hn.T) + b_hn
+    elif form == "no_b_hn":
+        hpart = q["r"] * (q["h_prev"] @ W_hn.T)
+    elif form == "reset_x":
+        xpart = q["r"] * xpart
+        hpart = q["h_prev"] @ W_hn.T + b_hn
     else:  # reset ignored
         hpart = q["h_prev"] @ W_hn.T + b_hn
     return act(xpart + hpart)
@@ -109,6 +114,8 @@ GRU_CANDIDATE = Spec(
         Variant("reset_before_matmul", lambda q: _cand(q, "cho")),
         Variant("reset_excludes_bias", lambda q: _cand(q, "no_bias_reset")),
         Variant("reset_ignored", lambda q: _cand(q, "ignored")),
+        Variant("b_hn_dropped", lambda q: _cand(q, "no_b_hn")),
+        Variant("reset_on_input", lambda q: _cand(q, "reset_x")),
         Variant("sigmoid_for_tanh", lambda q: _cand(q, act=sig)),
         Variant("activation_missing", lambda q: _cand(q, act=lambda a: a)),
         Variant("bias_dropped", lambda q: _cand(q, bias=False)),
@@ -171,6 +178,7 @@ def _cell_variants(fn, base):
         Variant("sigmoid_for_tanh", fn(form=base, act_n=sig), "The candidate n uses tanh."),
         Variant("reset_ignored", fn(form="ignored")),
         Variant("bias_dropped", fn(form=base, bias=False)),
+        *([Variant("b_hn_dropped", fn(form="no_b_hn"))] if base == "torch" else []),
     ]
 
 
@@ -251,6 +259,12 @@ GRU_FORWARD = Spec(
         Variant("h0_ignored", lambda q: np_gru_sequence(q, start=np.zeros_like(q["h0"]))),
         Variant("off_by_one", _seq_variant(initial="shift")),
         Variant("includes_initial_state", _seq_variant(initial="with")),
+        Variant(
+            "batch_major",
+            lambda q: np_gru_sequence(q).transpose(1, 0, 2),
+            "You returned (B, T, H); return hs as (T, B, H).",
+            partial=False,
+        ),
         *_cell_variants(_seq_variant, "torch"),
     ],
 )

@@ -86,7 +86,7 @@ BLEND_BACKWARD = Spec(
     ],
 )
 
-# --- candidate_backward: n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn)) --------------------
+# --- gru_candidate_backward: n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn)) ---
 
 CAND_ARGS = ("dn", "x", "h_prev", "r", "n", "W_in", "W_hn", "b_hn")
 
@@ -175,7 +175,7 @@ def _cand_reference(q):
 
 
 CANDIDATE_BACKWARD = Spec(
-    name="candidate_backward",
+    name="gru_candidate_backward",
     assignment=ASSIGNMENT,
     args=CAND_ARGS,
     outputs=None,

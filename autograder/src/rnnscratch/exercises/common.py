@@ -107,7 +107,17 @@ def affine_variants(names, act, act_name) -> list[Variant]:
     """The usual mistakes in act(x @ W_x.T + b_x + h @ W_h.T + b_h)."""
     wx, wh, bx, bh = names
 
-    def v(fn, x_t=False, h_t=False, use_bx=True, use_bh=True, use_x=True, use_h=True, swap=False):
+    def v(
+        fn,
+        x_t=False,
+        h_t=False,
+        use_bx=True,
+        use_bh=True,
+        use_x=True,
+        use_h=True,
+        swap=False,
+        bias_out=False,
+    ):
         def compute(p):
             Wx = p[wx].T if x_t else p[wx]
             Wh = p[wh].T if h_t else p[wh]
@@ -116,8 +126,10 @@ def affine_variants(names, act, act_name) -> list[Variant]:
             a = 0.0
             a = a + (p["x"] @ Wx.T if use_x else 0.0)
             a = a + (p["h_prev"] @ Wh.T if use_h else 0.0)
-            a = a + (p[bx] if use_bx else 0.0) + (p[bh] if use_bh else 0.0)
-            return fn(a + np.zeros((p["x"].shape[0], p[wh].shape[0])))
+            bias = (p[bx] if use_bx else 0.0) + (p[bh] if use_bh else 0.0)
+            if bias_out:
+                return fn(a + np.zeros((p["x"].shape[0], p[wh].shape[0]))) + bias
+            return fn(a + bias + np.zeros((p["x"].shape[0], p[wh].shape[0])))
 
         return compute
 
@@ -134,6 +146,7 @@ def affine_variants(names, act, act_name) -> list[Variant]:
         Variant("weight_transposed", v(act, x_t=True), f"Use x @ {wx}.T."),
         Variant("weight_transposed", v(act, h_t=True), f"Use h_prev @ {wh}.T."),
         Variant("weights_swapped", v(act, swap=True)),
+        Variant("bias_outside_activation", v(act, bias_out=True)),
     ]
 
 

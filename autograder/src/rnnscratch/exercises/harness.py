@@ -13,6 +13,7 @@ It never raises and never compares. The trusted side then calls `judge`.
 
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,25 @@ __all__ = [
 RECORD_ENV = "RNNSCRATCH_RECORD_DIR"
 REFERENCE_FILE = "reference_tensors.npz"
 MAX_ERROR_CHARS = 2000
+#: message lines are wrapped to this width, so that `nbgrader validate` (which cuts every line at
+#: `Validator.width` = 100 in nbgrader_config.py, after a 4-space indent and "CheckError: ")
+#: shows every value in full
+MESSAGE_WIDTH = 78
+
+
+def wrap_message(message: str, width: int = MESSAGE_WIDTH) -> str:
+    """Wrap each line of a feedback message at spaces (never inside a number or a name)."""
+    out = []
+    for line in message.splitlines():
+        lead = len(line) - len(line.lstrip(" "))
+        out += textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=" " * (lead + 2),
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+    return "\n".join(out)
 
 
 def _stem(name: str, case: str) -> str:
@@ -106,7 +126,7 @@ def record(name: str, func, case: str, record_dir) -> None:
             old.unlink(missing_ok=True)
         spec = _spec(name, case)
         inputs = load_inputs(Path(record_dir) / "inputs" / f"{stem}.npz")
-        outcome = run_student(spec, func, inputs)
+        outcome = run_student(spec, func, inputs, case)
         if isinstance(outcome, RunError):
             _write_error(out_dir / f"{stem}.json", outcome)
         else:
@@ -205,7 +225,7 @@ def evaluate(name: str, func, case: str) -> Verdict:
         seed = visible_seed(name, case) if case.startswith("visible") else None
         inputs = spec.inputs(case, np.random.default_rng(seed))
         expected = reference(name, inputs)
-    outcome = run_student(spec, func, inputs)
+    outcome = run_student(spec, func, inputs, case)
     return judge_outcome(spec, case, inputs, outcome, expected)
 
 
@@ -222,4 +242,45 @@ def check(name: str, func, case: str) -> None:
         return
     verdict = evaluate(name, func, case)
     if not verdict.passed:
-        raise CheckError(verdict.message)
+        raise CheckError(wrap_message(verdict.message))
+
+
+# ----------------------------------------------------------------------------------------------
+# a test cell run before its answer cell
+# ----------------------------------------------------------------------------------------------
+
+
+def _name_error_hint(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: the usual traceback, plus a hint when an exercise function is missing.
+
+    IPython does not display what a custom handler returns, so it shows the traceback itself
+    (in a kernel this is the cell's error output: the cell still fails).
+    """
+    stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    name = getattr(value, "name", None)
+    if name in SPECS:
+        stb = [
+            *stb,
+            f"Hint: `{name}` is not defined yet: run the cell that defines {name} (the answer "
+            "cell above this test) first, then run this test cell again.",
+        ]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def install_name_error_hint() -> bool:
+    """In a notebook, make a NameError for an exercise function say which cell to run first.
+
+    Called when `rnnscratch.exercises` is imported (the test cells import it); a no-op outside
+    IPython. Other NameErrors keep IPython's usual traceback. Returns whether it was installed.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    if NameError not in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((NameError,), _name_error_hint)
+    return True

@@ -4,6 +4,13 @@ Keys are stable: the grader stores them per test and the class report counts the
 add a sentence specific to its function; the text here is the general explanation.
 """
 
+#: the course's one dtype rule, quoted verbatim by every notebook and the book's Exercises page
+DTYPE_RULE = (
+    "**Dtype rule.** Compute in float64 (numpy's default) and return float64. Every result is "
+    "compared with the task's float64 tolerance (rtol = atol = 1e-7), whatever dtype you "
+    "return; a float32 result fails with a message that says so."
+)
+
 MISTAKES: dict[str, str] = {
     # --- what came back (type, structure, shape, finiteness) ------------------------------------
     "not_defined": "The function is not defined: run the cell that defines it (and keep its name).",
@@ -19,6 +26,17 @@ MISTAKES: dict[str, str] = {
     "from np.zeros_like(int_array) or np.array([...]) of ints used as an output buffer.",
     "tuple_for_array": "You returned a tuple where one array was expected (a trailing comma, or "
     "returning extra values?).",
+    "list_of_arrays": "You returned a Python list of arrays where one array was expected: stack "
+    "the per-step arrays with np.stack(...) (time first, (T, B, H)).",
+    "float32_result": "The result is not float64. The course's dtype rule: compute in float64 "
+    "(numpy's default) and return float64; results are compared with the task's float64 "
+    "tolerance whatever dtype you return (for a torch module: dtype=torch.float64).",
+    "input_modified": "Your function changed one of its input arrays in place (e.g. `x *= ...`, "
+    "`out=` an argument, or assigning into it). Work on new arrays (or a .copy()): the caller "
+    "still needs its inputs, and later steps would use the changed values.",
+    "batch_major": "The layout is batch-major. The course is time-major (T, B, D): the first "
+    "axis is time, the second the batch (for torch.nn.LSTM: batch_first=False, the default).",
+    "outputs_swapped": "The returned items are in the wrong order: return (h, c), not (c, h).",
     "wrong_structure": "The result does not have the expected structure (see the docstring).",
     "missing_keys": "The returned dict is missing keys named in the docstring.",
     "not_an_array": "You returned something that is not a numpy array of numbers.",
@@ -26,9 +44,19 @@ MISTAKES: dict[str, str] = {
     "array_for_scalar": "You returned an array where a single number was expected: use "
     "float(...) or .item().",
     "wrong_shape": "The shape is wrong: compare with the shapes in the docstring.",
+    "buffer_wrong_shape": "An output buffer has the wrong shape: np.zeros_like(xs) is (T, B, D), "
+    "but the states are (T, B, H); allocate np.zeros((T, B, H)) (or collect the steps in a list "
+    "and np.stack them).",
     "not_finite": "The result contains NaN or infinity.",
     "weight_transposed": "A weight matrix is used transposed. PyTorch stores W_ih as (H, D): "
     "with batches of rows the term is x @ W_ih.T (and h_prev @ W_hh.T).",
+    "matmul_for_elementwise": "numpy could not matrix-multiply two arrays of sizes B and H. "
+    "Either @ stands where an elementwise * belongs (gates scale elementwise: r * (...), "
+    "f * c_prev, o * tanh(c)), or a weight is applied column-wise (W_hh @ h_prev instead of "
+    "h_prev @ W_hh.T with rows h_prev (B, H)).",
+    "backward_weight_transposed": "A weight is transposed in the backward pass. The forward "
+    "computed x @ W_ih.T, so the gradient flows back as dx = da @ W_ih and dh_prev = da @ W_hh "
+    "(no .T), with da (B, H).",
     "float32_precision": "The values agree only to float32 precision although the result is "
     "float64: somewhere you compute in float32 (np.float32, a float32 buffer, or torch's "
     "default dtype) and convert back.",
@@ -41,14 +69,23 @@ MISTAKES: dict[str, str] = {
     "activation_missing": "The nonlinearity is missing: you return the pre-activation.",
     "relu_for_tanh": "You used ReLU where tanh belongs.",
     "sigmoid_sign": "The sign inside the sigmoid is flipped: sigmoid(x) = 1 / (1 + exp(-x)).",
-    "unstable_sigmoid": "Overflow: exp of a large number is inf, and inf/inf is NaN. Use a form "
-    "that only exponentiates non-positive numbers (split on the sign of x).",
+    "unstable_sigmoid": "Overflow (numpy warned 'overflow encountered in exp'): this test asks "
+    "for a sigmoid that never exponentiates a large positive number. 1 / (1 + np.exp(-x)) "
+    "overflows for x << 0, and np.where(x >= 0, ..., ...) computes both branches, so it "
+    "overflows too; use e = np.exp(-np.abs(x)) and pick e / (1 + e) or 1 / (1 + e) by sign.",
     "unstable_softmax": "Overflow: subtract the maximum along the axis before exponentiating "
     "(softmax is unchanged by a constant shift).",
+    "log_of_underflowed_softmax": "Infinite loss: the softmax was stable, but a probability "
+    "underflowed to 0 and log(0) = -inf. Compute the log-softmax directly: z - max - "
+    "log(sum(exp(z - max))).",
+    "softmax_half_shifted": "The maximum is subtracted in the numerator only: subtract it once, "
+    "then use the same shifted exponentials above and below.",
     "softmax_wrong_axis": "The softmax is normalised over the wrong axis: use the `axis` "
     "argument (keepdims=True) so each slice along it sums to 1.",
     # --- affine terms ---------------------------------------------------------------------------
     "bias_dropped": "The bias terms are missing.",
+    "bias_outside_activation": "The biases are added after the nonlinearity; they belong inside "
+    "it: act(x W_x^T + b_x + h W_h^T + b_h).",
     "one_bias_only": "Only one of the two biases is used: PyTorch's cells add both b_ih and b_hh.",
     "input_term_dropped": "The input term (W_ih x) is missing.",
     "prev_state_term_dropped": "The previous-state term (W_hh h_prev) is missing.",
@@ -68,6 +105,8 @@ MISTAKES: dict[str, str] = {
     "batch mean.",
     "ce_summed_over_batch": "The loss is summed over the batch: each step's term is the *mean* "
     "over the batch.",
+    "ce_axes_swapped": "The averaging axes are swapped: E is the sum over time steps of the "
+    "mean over the batch, not the sum over the batch of the mean over time.",
     "ce_sign": "The sign is flipped: cross-entropy is the *negative* log-probability.",
     "ce_probability_not_log": "You used the probability instead of its logarithm.",
     # --- backward ---------------------------------------------------------------------------------
@@ -83,12 +122,40 @@ MISTAKES: dict[str, str] = {
     "step t+1 to dhs[t] before going through step t.",
     "gradient_not_accumulated": "Parameter gradients must be *summed* over all steps (the "
     "weights are shared), not overwritten by the last step.",
+    "derivative_of_output": "The derivative is taken of the activation's output again: h (or g, "
+    "i, f, o) already is tanh(a) (or sigmoid(a)), so tanh'(a) = 1 - h**2 and sigmoid'(a) = "
+    "s * (1 - s); do not apply tanh or the sigmoid to it a second time.",
+    "loss_gradient_only_last": "Only the last step's loss gradient is used: every step has its "
+    "own loss term, so dhs[t] enters at every step t (many-to-many), not only dhs[T-1].",
+    "reversed_in_time": "The result is reversed in time: dxs[t] belongs to xs[t] (fill it at "
+    "the step t of the backward loop, which runs t = T-1, ..., 0).",
     "dh0_missing": "dh0 is missing: it is the dh_prev that comes out of the first step.",
     "dW_hh_uses_h_t": "dW_hh pairs the step's da with h_{t-1} (the state that was multiplied), "
     "not with h_t.",
     "truncation_window": "The truncation window is wrong: with truncate=k the loss term at step "
     "t reaches the k steps t, t-1, ..., t-k+1.",
     "truncation_ignored": "`truncate` is ignored: the result equals full BPTT.",
+    "truncation_chunked": "You truncated in chunks (cut the sequence into blocks of k steps and "
+    "backpropagated inside each block). Here truncation is per loss term: the term at step t "
+    "reaches back to steps t, t-1, ..., t-k+1, whatever block t is in.",
+    "step_off_by_one": "The per-step gradients are added one step off: step t gets dhs[t] and "
+    "every step t = T-1, ..., 0 contributes (check the loop's range and the index into dhs).",
+    "sigmoid_derivative_tanh": "You used 1 - s**2 (tanh's derivative) for a sigmoid gate: "
+    "sigmoid'(a) = s * (1 - s).",
+    "candidate_derivative_wrong": "The candidate g is a tanh: its derivative is 1 - g**2, not "
+    "g * (1 - g).",
+    "chain_factor_missing": "A factor of the chain rule is missing: the gradient of a product "
+    "a * b with respect to a is the upstream gradient times b.",
+    "extra_derivative": "There is a derivative too many in the chain rule.",
+    "dc_prev_from_incoming": "dc_prev = dc_t * f, with dc_t the *total* gradient into c_t (the "
+    "incoming dc plus the path from h), not the incoming dc alone.",
+    "candidate_not_gated": "The input gate multiplies the candidate: the written memory is "
+    "i * g, not i + g.",
+    "output_gate_uses_c": "The output gate's gradient is do = dh * tanh(c), not dh * c.",
+    "dc_T_ignored": "dc_T is ignored: the cell-state gradient at the last step starts from dc_T "
+    "(zeros only when it is None).",
+    "gates_wrong_step": "The forward values are taken at the wrong step: step t's backward uses "
+    "gates[k][t], cs[t], and h_{t-1} = hs[t-1], c_{t-1} = cs[t-1] (h0, c0 at t = 0).",
     "sigmoid_derivative_wrong": "sigmoid'(a) is s * (1 - s) with s the gate value.",
     "cell_tanh_derivative_missing": "The path from h to c misses tanh': dc += dh * o * (1 - "
     "tanh(c)**2).",
@@ -96,6 +163,12 @@ MISTAKES: dict[str, str] = {
     "cell_gradient_not_carried": "The cell-state gradient is not carried back through time "
     "(dc from step t+1 must enter step t).",
     # --- clipping and measuring -------------------------------------------------------------------
+    "clip_omitted": "The gradients are returned unchanged: scale them by min(1, max_norm / "
+    "(total + 1e-6)) when the total norm is above max_norm.",
+    "norm_after_clipping": "The returned norm is measured after clipping; return the total norm "
+    "*before* clipping (what clip_grad_norm_ returns), so a training loop can log it.",
+    "clip_sum_of_norms": "The global norm is the square root of the sum of *squares* of all "
+    "entries, not the sum of the per-tensor norms.",
     "clip_per_tensor": "Each gradient is clipped by its own norm; clip_grad_norm uses ONE global "
     "norm over all gradients together.",
     "clip_always_scales": "The gradients are rescaled even when the norm is below max_norm: "
@@ -123,6 +196,10 @@ MISTAKES: dict[str, str] = {
     "al. apply it to h_prev before the matmul: W_hn (r * h_prev).",
     "reset_excludes_bias": "The reset gate must also scale b_hn: r * (W_hn h_prev + b_hn).",
     "reset_ignored": "The reset gate is not applied.",
+    "reset_on_input": "The reset gate scales the previous state's term, not the input's: "
+    "n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn)).",
+    "b_hn_dropped": "b_hn is missing: the candidate is tanh(W_in x + b_in + r * (W_hn h_prev + "
+    "b_hn)).",
     "update_gate_flipped": "The update gate blends the wrong way round: h = (1 - z) * n + z * "
     "h_prev (z = 1 keeps the old state).",
 }

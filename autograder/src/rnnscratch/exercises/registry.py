@@ -26,4 +26,6 @@ for _module_name in MODULES:
         continue
     ASSIGNMENTS[_module.ASSIGNMENT] = [spec.name for spec in _module.SPECS]
     for _spec in _module.SPECS:
+        if _spec.name in SPECS:  # specs, reference files and hints are keyed by function name
+            raise ValueError(f"{_spec.name} is defined by two assignments ({_module.ASSIGNMENT})")
         SPECS[_spec.name] = _spec

@@ -6,6 +6,7 @@ reference in the order type -> structure -> shape -> finite -> values, and on a 
 for the variant the result agrees with, so the message can name the mistake.
 """
 
+import re
 import traceback
 import warnings
 import zlib
@@ -18,7 +19,7 @@ import numpy as np
 from rnnscratch.checks import CheckError, assert_close
 from rnnscratch.exercises.hints import explain
 from rnnscratch.exercises.plain import Node, PlainError, call_kwargs, from_plain, to_plain
-from rnnscratch.tolerances import FLOAT32, tolerance_for
+from rnnscratch.tolerances import FLOAT32, FLOAT64
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Case:
 
     about: str
     make: Callable[[np.random.Generator], dict]
+    stable: bool = False  # the case asks for no overflow: an overflow warning fails it
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Variant:
     mistake: str
     compute: Callable[[dict], Any]
     note: str = ""  # a sentence specific to this function, added to the catalogue text
+    partial: bool = True  # may explain some parts of a result only (False: structural mistakes)
 
 
 @dataclass
@@ -56,6 +59,10 @@ class Spec:
     # trusted side, instead of comparing with the reference by tolerance: raises Mismatch
     # unless the recorded Node is acceptable (a statistical test, a loss below a threshold)
     verify: Callable[[dict, Node, Any], None] | None = None
+    backward: bool = False  # a backward pass: a transposed weight gets backward advice
+    time_major: tuple[str, ...] = ("hs", "cs", "dxs", "output")  # outputs with time first
+    overflow_mistake: str = "unstable_softmax"  # named when a `stable` case overflows
+    broadcast_mistake: str | None = None  # named when numpy cannot broadcast two operands
 
     def inputs(self, case: str, rng: np.random.Generator) -> dict:
         """Draw the inputs of `case` from `rng` (a flat dict of arrays, ints and floats)."""
@@ -69,6 +76,7 @@ class Verdict:
     passed: bool
     message: str
     mistake: str | None = None
+    also: tuple[str, ...] = ()  # further catalogue keys named with `mistake` (ambiguity)
 
 
 @dataclass
@@ -109,7 +117,13 @@ class AdaptError(TypeError):
         self.mistake = mistake
 
 
-def classify_exception(exc: BaseException) -> str:
+def classify_exception(
+    exc: BaseException,
+    backward: bool = False,
+    exception_hint: str | None = None,
+    batch: int | None = None,
+    hidden: int | None = None,
+) -> str:
     """Catalogue key for an exception raised by the student's function."""
     text = str(exc)
     if isinstance(exc, AdaptError):
@@ -119,39 +133,108 @@ def classify_exception(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and (
         "matmul" in text or "not aligned" in text or "mismatch in its core dimension" in text
     ):
-        return "weight_transposed"
+        sizes = (
+            {int(s) for s in re.findall(r"size (\d+) is different from (\d+)", text)[0]}
+            if (re.search(r"size (\d+) is different from (\d+)", text))
+            else set()
+        )
+        if batch is not None and hidden is not None and sizes == {batch, hidden}:
+            return "matmul_for_elementwise"  # (B, H) @ (B, H): its text names both readings
+        return "backward_weight_transposed" if backward else "weight_transposed"
+    if isinstance(exc, ValueError) and "could not broadcast input array from shape" in text:
+        return "buffer_wrong_shape"
+    if isinstance(exc, ValueError) and "operands could not be broadcast together" in text:
+        return exception_hint or "raised_exception"
     return "raised_exception"
 
 
-def run_student(spec: Spec, func, inputs: dict) -> tuple[dict, dict] | RunError:
+def _batch_hidden(inputs: dict) -> tuple[int | None, int | None]:
+    """(B, H) of a case, from h_prev, dh, da or h0 (B, H), to read numpy's shape errors."""
+    for key in ("h_prev", "dh", "da", "h0"):
+        value = inputs.get(key)
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] != value.shape[1]:
+            return int(value.shape[0]), int(value.shape[1])
+    return None, None
+
+
+def _snapshot(value):
+    """A copy of an argument to compare with after the call (arrays and dicts of arrays)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
+
+
+def _changed(before, after, label: str) -> list[str]:
+    """Labels of the arguments (or dict entries) that differ from their snapshot."""
+    if isinstance(before, np.ndarray):
+        same = (
+            isinstance(after, np.ndarray)
+            and after.shape == before.shape
+            and np.array_equal(after, before, equal_nan=True)
+        )
+        return [] if same else [label]
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(after) != set(before):
+            return [label]
+        return [n for k in before for n in _changed(before[k], after[k], f"{label}['{k}']")]
+    return []
+
+
+def run_student(
+    spec: Spec, func, inputs: dict, case: str | None = None
+) -> tuple[dict, dict] | RunError:
     """Call `func` on the case inputs and turn the result into plain data.
 
-    Warnings raised by the student's code are silenced (an honest overflow warning must not
-    reach stderr). Returns (meta, arrays) from `plain.to_plain`, or a RunError.
+    Warnings raised by the student's code are recorded, never printed (an honest overflow
+    warning must not reach stderr); on a `stable` case an overflow fails the test. Inputs the
+    function modified in place fail it too. Returns (meta, arrays) from `plain.to_plain`, or a
+    RunError.
     """
     if not callable(func):
         return RunError(f"`{spec.name}` is not defined (or not a function).", "not_defined")
     kwargs = call_kwargs(inputs, spec.args)
     if spec.prepare is not None:
         kwargs = spec.prepare(kwargs)
+    before = {k: _snapshot(v) for k, v in kwargs.items()}
+    given = dict(kwargs)
     args = []
     for name in spec.args:  # positional while the arguments are consecutive (robust to renames)
         if name not in kwargs:
             break
         args.append(kwargs.pop(name))
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore", over="warn"):
+        warnings.simplefilter("always")
         try:
             result = func(*args, **kwargs)
             if spec.adapt is not None:
                 result = spec.adapt(result, inputs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure becomes feedback
-            key = classify_exception(exc)
+            key = classify_exception(
+                exc, spec.backward, spec.broadcast_mistake, *_batch_hidden(inputs)
+            )
             message = f"calling {spec.name}(...) raised {type(exc).__name__}: {str(exc)[:400]}"
             tb = _short_traceback(exc)
             if tb:
                 message += "\n" + tb
             return RunError(message, key)
+        modified = [n for k, v in before.items() for n in _changed(v, given[k], k)]
+        if modified:
+            return RunError(
+                f"{spec.name} modified its input {', '.join(modified)} in place.", "input_modified"
+            )
+        overflow = [
+            w
+            for w in caught
+            if issubclass(w.category, RuntimeWarning) and "overflow" in str(w.message)
+        ]
+        if overflow and case is not None and spec.cases[case].stable:
+            return RunError(
+                f"{spec.name} overflowed on this test (RuntimeWarning: "
+                f"{str(overflow[0].message)[:80]}).",
+                spec.overflow_mistake,
+            )
         try:
             return to_plain(result)
         except PlainError as exc:
@@ -176,11 +259,14 @@ _TYPE_MISTAKES = {
     "list": ("python_list", "a Python list"),
     "none": ("returned_none", "None"),
     "tuple": ("tuple_for_array", None),
-    "list_node": ("tuple_for_array", None),
+    "list_node": ("list_of_arrays", None),
     "dict": ("wrong_structure", None),
     "object": ("not_an_array", None),
     "object_array": ("not_an_array", None),
 }
+
+#: the task's tolerance: every result is compared at float64 precision, whatever its dtype
+TASK_TOLERANCE = FLOAT64
 
 
 def _leaf(label: str, expected, node: Node) -> None:
@@ -201,6 +287,10 @@ def _leaf(label: str, expected, node: Node) -> None:
             f"{label}: expected float values, got an array of dtype {data.dtype}.",
             "integer_array",
             "type",
+        )
+    if data.dtype.kind == "f" and data.dtype != np.float64:
+        raise Mismatch(
+            f"{label}: expected float64, got dtype {data.dtype}.", "float32_result", "type"
         )
     if scalar and data.shape != ():
         raise Mismatch(
@@ -225,7 +315,7 @@ def _leaf(label: str, expected, node: Node) -> None:
             "finite",
         )
     try:
-        assert_close(label, data, expected)
+        assert_close(label, data, expected, **TASK_TOLERANCE)
     except CheckError as exc:
         raise Mismatch(str(exc), None, "values") from None
 
@@ -242,8 +332,7 @@ def compare(label: str, expected, node: Node, names=None) -> None:
                 key,
                 "type",
             )
-        for item_name, e, n in zip(names, expected, node.items, strict=True):
-            compare(item_name, e, n)
+        _compare_parts(label, expected, node, names)
         return
     if isinstance(expected, dict):
         if node.kind != "dict":
@@ -256,14 +345,166 @@ def compare(label: str, expected, node: Node, names=None) -> None:
         missing = [k for k in expected if k not in node.items]
         if missing:
             raise Mismatch(f"{label}: the dict lacks the keys {missing}.", "missing_keys", "type")
-        for k, e in expected.items():
-            compare(k if label == "result" else f"{label}['{k}']", e, node.items[k])
+        _compare_parts(label, expected, node, None)
         return
     _leaf(label, expected, node)
 
 
+_LEVELS = ("type", "shape", "finite", "values")
+
+
+def _compare_parts(label, expected, node, names) -> None:
+    """Compare every part; raise the most basic failure (type before shape before values)."""
+    failures = []
+    for path, e, n in _parts(label, expected, node, names):
+        try:
+            compare(path, e, n)
+        except Mismatch as exc:
+            failures.append(exc)
+    if failures:
+        raise min(failures, key=lambda exc: _LEVELS.index(exc.level))
+
+
+def _parts(label, expected, node, names):
+    """(path, expected part, recorded part) of a tuple or dict result."""
+    if isinstance(expected, tuple):
+        return list(zip(names, expected, node.items, strict=True))
+    prefix = "" if label == "result" else label
+    return [(f"{prefix}['{k}']" if prefix else k, e, node.items[k]) for k, e in expected.items()]
+
+
+# ----------------------------------------------------------------------------------------------
+# localising: which parts and which time steps differ
+# ----------------------------------------------------------------------------------------------
+
+
+def _flow_order(key: str) -> tuple[int, int]:
+    """Inputs' and states' gradients first, then parameter gradients (data-flow order)."""
+    grad_of_param = key.startswith(("dW", "db"))
+    return (1 if grad_of_param else 0, 0)
+
+
+def _leaves(expected, node: Node | None, names=None, path="") -> list[tuple[str, Any, Any]]:
+    """Flatten (path, expected leaf, recorded leaf Node or None) in data-flow order."""
+    if isinstance(expected, tuple | list):
+        names = names if isinstance(names, tuple) else tuple(f"[{i}]" for i in range(len(expected)))
+        items = node.items if node is not None and node.kind in ("tuple", "list_node") else None
+        ok = items is not None and len(items) == len(expected)
+        out = []
+        for i, (n, e) in enumerate(zip(names, expected, strict=True)):
+            out += _leaves(e, items[i] if ok else None, None, f"{path}{n}")
+        return out
+    if isinstance(expected, dict):
+        items = node.items if node is not None and node.kind == "dict" else {}
+        keys = sorted(expected, key=lambda k: (_flow_order(k), list(expected).index(k)))
+        out = []
+        for k in keys:
+            out += _leaves(expected[k], items.get(k), None, f"{path}.{k}" if path else k)
+        return out
+    return [(path, expected, node)]
+
+
+def _value_leaves(value, names=None, path="") -> dict:
+    """A variant's output flattened with the same paths as `_leaves`."""
+    if isinstance(value, tuple | list):
+        names = names if isinstance(names, tuple) else tuple(f"[{i}]" for i in range(len(value)))
+        out = {}
+        for n, v in zip(names, value, strict=False):
+            out |= _value_leaves(v, None, f"{path}{n}")
+        return out
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out |= _value_leaves(v, None, f"{path}.{k}" if path else k)
+        return out
+    return {path: value}
+
+
+def _close_rows(data: np.ndarray, value, loose: bool = False) -> np.ndarray | None:
+    """Per-row (first axis) agreement of `data` with `value`, NaN/inf where they are; None if
+    the shapes differ. 0-d arrays give one row."""
+    value = np.asarray(value, dtype=np.float64)
+    data = np.asarray(data, dtype=np.float64)
+    if data.shape != value.shape:
+        return None
+    tol = dict(TASK_TOLERANCE)
+    if loose:
+        tol = {"rtol": max(tol["rtol"], 10 * FLOAT32["rtol"]), "atol": max(tol["atol"], 1e-5)}
+    with np.errstate(all="ignore"):
+        same_special = (np.isnan(data) == np.isnan(value)) & (np.isinf(data) == np.isinf(value))
+        special = ~np.isfinite(data) | ~np.isfinite(value)
+        same_inf = np.where(np.isinf(data) & np.isinf(value), data == value, True)
+        close = np.abs(data - value) <= tol["atol"] + tol["rtol"] * np.abs(value)
+        ok = np.where(special, same_special & same_inf, close)
+    if ok.ndim == 0:
+        return np.atleast_1d(ok)
+    return ok.reshape(ok.shape[0], -1).all(axis=1)
+
+
+def _ranges(steps) -> str:
+    steps = list(steps)
+    parts, start = [], None
+    for i, s in enumerate(steps):
+        if start is None:
+            start = s
+        if i + 1 == len(steps) or steps[i + 1] != s + 1:
+            parts.append(f"{start}" if start == s else f"{start}-{s}")
+            start = None
+    return ", ".join(parts)
+
+
+def _is_time_major(spec: Spec, path: str) -> bool:
+    return path.split(".")[-1].split("[")[0] in spec.time_major
+
+
+def _root(spec: Spec) -> tuple:
+    """(names, path) to flatten a result of `spec`: tuple item names, or the array's name."""
+    if isinstance(spec.outputs, tuple):
+        return spec.outputs, ""
+    return None, spec.outputs if isinstance(spec.outputs, str) else ""
+
+
+def localise(spec: Spec, expected, node: Node) -> tuple[str, dict]:
+    """A line saying which parts (and time steps) match and which differ, and the differing
+    rows per part ({path: bool mask over the first axis, or None for the whole part})."""
+    leaves = _leaves(expected, node, *_root(spec))
+    differ, match, where = [], [], {}
+    for path, e, n in leaves:
+        data = n.data if n is not None else None
+        if data is None or data.dtype.kind not in "iuf":
+            differ.append(f"{path} (not an array)")
+            where[path] = None
+            continue
+        rows = _close_rows(data, e)
+        if rows is None:
+            differ.append(f"{path} (shape)")
+            where[path] = None
+        elif rows.all():
+            match.append(path)
+        elif _is_time_major(spec, path) and np.ndim(e) >= 2 and rows.any():
+            bad = np.flatnonzero(~rows)
+            good = np.flatnonzero(rows)
+            differ.append(f"{path} (steps {_ranges(bad)}; steps {_ranges(good)} match)")
+            where[path] = ~rows
+        else:
+            differ.append(path)
+            where[path] = None
+    if len(leaves) == 1 and not match:
+        line = f"Where: {differ[0]}." if "(steps" in differ[0] else ""
+        return line, where
+    line = "Where: " + ", ".join(differ) + (" differ" if len(differ) > 1 else " differs")
+    if match:
+        line += "; " + ", ".join(match) + (" match" if len(match) > 1 else " matches")
+    return line + ".", where
+
+
+# ----------------------------------------------------------------------------------------------
+# diagnosing: which known mistake gives these numbers
+# ----------------------------------------------------------------------------------------------
+
+
 def _matches(node: Node, value, loose: bool) -> bool:
-    """Does the recorded node agree with a variant's output (NaN where it has NaN)?"""
+    """Does the recorded node agree with a variant's output (NaN and inf where it has them)?"""
     if isinstance(value, tuple | list):
         return (
             node.kind in ("tuple", "list_node")
@@ -276,18 +517,8 @@ def _matches(node: Node, value, loose: bool) -> bool:
         )
     if node.data is None or node.data.dtype.kind not in "iuf":
         return False
-    data = node.data.astype(np.float64)
-    value = np.asarray(value, dtype=np.float64)
-    if data.shape != value.shape:
-        return False
-    nan_a, nan_v = ~np.isfinite(data), ~np.isfinite(value)
-    if np.any(nan_a != nan_v):
-        return False
-    tol = tolerance_for(node.data.dtype)
-    if loose:
-        tol = {"rtol": max(tol["rtol"], 10 * FLOAT32["rtol"]), "atol": max(tol["atol"], 1e-5)}
-    ok = np.abs(data - value) <= tol["atol"] + tol["rtol"] * np.abs(value)
-    return bool(np.all(ok | nan_a))
+    rows = _close_rows(node.data, value, loose)
+    return rows is not None and bool(rows.all())
 
 
 def _float32_close(node: Node, expected) -> bool:
@@ -309,10 +540,34 @@ def _float32_close(node: Node, expected) -> bool:
     return bool(np.allclose(data, expected, rtol=FLOAT32["rtol"], atol=FLOAT32["atol"]))
 
 
-def diagnose(spec: Spec, inputs: dict, node: Node, expected) -> tuple[str | None, str]:
-    """The catalogue key (and a specific note) of the known-wrong variant `node` matches."""
+@dataclass
+class Diagnosis:
+    """Known mistakes that explain the result: for the whole of it, or part by part."""
+
+    found: list[tuple[str, str]] = field(default_factory=list)  # (key, note), all explain it
+    parts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # path -> mistakes
+
+    def keys(self) -> list[str]:
+        """Catalogue keys named, most likely first."""
+        keys = [k for k, _ in self.found] or [k for v in self.parts.values() for k, _ in v]
+        return list(dict.fromkeys(keys))
+
+
+def _distinct(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out: dict[str, str] = {}
+    for key, note in found:
+        if key not in out:
+            out[key] = note
+        elif note and note not in out[key]:
+            out[key] = f"{out[key]} {note}".strip()
+    return list(out.items())
+
+
+def diagnose(spec: Spec, inputs: dict, node: Node, expected, where=None) -> Diagnosis:
+    """The known-wrong variants the recorded `node` agrees with: on the whole result, else on
+    every part (and time step) that differs, else part by part."""
     if _float32_close(node, expected):
-        return "float32_precision", ""
+        return Diagnosis([("float32_precision", "")])
     computed = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -322,10 +577,58 @@ def diagnose(spec: Spec, inputs: dict, node: Node, expected) -> tuple[str | None
             except Exception:  # noqa: BLE001, S112 - a variant that cannot apply is skipped
                 continue
     for loose in (False, True):
-        for variant, value in computed:
-            if _matches(node, value, loose):
-                return variant.mistake, variant.note
-    return None, ""
+        found = [(v.mistake, v.note) for v, value in computed if _matches(node, value, loose)]
+        if found:
+            return Diagnosis(_distinct(found))
+    if not where:
+        return Diagnosis()
+    names, root = _root(spec)
+    recorded = {p: n for p, _, n in _leaves(expected, node, names, root)}
+    per_part: dict[str, list] = {p: [] for p in where}
+    explains_all = []
+    for variant, value in computed:
+        if not variant.partial:
+            continue
+        leaves = _value_leaves(value, names, root)
+        ok_parts = []
+        for path, rows in where.items():
+            n, v = recorded.get(path), leaves.get(path)
+            if n is None or n.data is None or v is None or n.data.dtype.kind not in "iuf":
+                continue
+            close = _close_rows(n.data, v)
+            if close is None:
+                continue
+            if (close[rows] if rows is not None else close).all():
+                ok_parts.append(path)
+        for path in ok_parts:
+            per_part[path].append((variant.mistake, variant.note))
+        if ok_parts and len(ok_parts) == len(where):
+            explains_all.append((variant.mistake, variant.note))
+    if explains_all:
+        return Diagnosis(_distinct(explains_all))
+    return Diagnosis(parts={p: _distinct(v) for p, v in per_part.items() if v})
+
+
+def _explain_all(found: list[tuple[str, str]]) -> str:
+    if len(found) == 1:
+        return "Likely mistake: " + explain(*found[0])
+    lines = [
+        "These numbers fit more than one known mistake (this test cannot tell them apart; "
+        "another test may):"
+    ]
+    lines += [f"  - {explain(key, note)}" for key, note in found]
+    return "\n".join(lines)
+
+
+def _fallback(spec: Spec) -> str:
+    if any("only" in c.about for c in spec.cases.values()):
+        return "No known mistake matches; the tests that isolate one term help find it."
+    if spec.backward:
+        return (
+            "No known mistake matches. Compare your gradients with finite differences of your "
+            "own forward pass (rnnscratch.exercises.gradcheck) to find the wrong term."
+        )
+    return "No known mistake matches; compare your code with the formula line by line."
 
 
 def judge_outcome(spec: Spec, case: str, inputs: dict, outcome, expected) -> Verdict:
@@ -348,15 +651,26 @@ def judge_outcome(spec: Spec, case: str, inputs: dict, outcome, expected) -> Ver
         else:
             compare(label, expected, outcome, names=spec.outputs)
     except Mismatch as exc:
-        found, note = None, ""
-        if exc.level in ("shape", "finite", "values"):
-            found, note = diagnose(spec, inputs, outcome, expected)
         text = f"{head}:\n{exc.message}"
-        if found:
-            text += "\nLikely mistake: " + explain(found, note)
+        diagnosis = Diagnosis()
+        if exc.level in ("shape", "finite", "values"):
+            where_line, where = localise(spec, expected, outcome)
+            if where_line:
+                text += "\n" + where_line
+            diagnosis = diagnose(spec, inputs, outcome, expected, where)
+        elif exc.mistake == "wrong_structure":  # a variant may change the structure itself
+            diagnosis = diagnose(spec, inputs, outcome, expected)  # (a dropped window, say)
+        keys = diagnosis.keys()
+        if diagnosis.found:
+            text += "\n" + _explain_all(diagnosis.found)
+        elif diagnosis.parts:
+            for path, found in diagnosis.parts.items():
+                text += f"\n{path}: " + _explain_all(found)
         elif exc.mistake:
             text += "\nHint: " + explain(exc.mistake)
+            keys = [exc.mistake]
         else:
-            text += "\nNo known mistake matches; the tests that isolate one term help find it."
-        return Verdict(False, text, found or exc.mistake)
+            text += "\n" + _fallback(spec)
+        first = keys[0] if keys else None
+        return Verdict(False, text, first, tuple(keys[1:]))
     return Verdict(True, f"{head}: passed.", None)
