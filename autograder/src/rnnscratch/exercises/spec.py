@@ -6,7 +6,6 @@ reference in the order type -> structure -> shape -> finite -> values, and on a 
 for the variant the result agrees with, so the message can name the mistake.
 """
 
-import traceback
 import warnings
 import zlib
 from collections.abc import Callable
@@ -16,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from rnnscratch.checks import CheckError, assert_close
+from rnnscratch.exercises import protocol
 from rnnscratch.exercises.hints import explain
-from rnnscratch.exercises.plain import Node, PlainError, call_kwargs, from_plain, to_plain
+from rnnscratch.exercises.plain import Node, PlainError, from_plain
+from rnnscratch.exercises.protocol import AdaptError, classify_exception  # noqa: F401
 from rnnscratch.tolerances import FLOAT32, tolerance_for
 
 
@@ -83,71 +84,14 @@ def visible_seed(name: str, case: str) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def _short_traceback(exc: BaseException) -> str:
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "rnnscratch/exercises" not in f.filename
-    ][-3:]
-    lines = [
-        f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}".rstrip(": ") for f in frames
-    ]
-    return "\n".join(lines)
-
-
-class AdaptError(TypeError):
-    """Raised by a Spec's `adapt` when the result has the wrong kind (carries a mistake key)."""
-
-    def __init__(self, message: str, mistake: str):
-        super().__init__(message)
-        self.mistake = mistake
-
-
-def classify_exception(exc: BaseException) -> str:
-    """Catalogue key for an exception raised by the student's function."""
-    text = str(exc)
-    if isinstance(exc, AdaptError):
-        return exc.mistake
-    if isinstance(exc, NotImplementedError):
-        return "not_implemented"
-    if isinstance(exc, ValueError) and (
-        "matmul" in text or "not aligned" in text or "mismatch in its core dimension" in text
-    ):
-        return "weight_transposed"
-    return "raised_exception"
-
-
 def run_student(spec: Spec, func, inputs: dict) -> tuple[dict, dict] | RunError:
     """Call `func` on the case inputs and turn the result into plain data.
 
     Warnings raised by the student's code are silenced (an honest overflow warning must not
     reach stderr). Returns (meta, arrays) from `plain.to_plain`, or a RunError.
     """
-    if not callable(func):
-        return RunError(f"`{spec.name}` is not defined (or not a function).", "not_defined")
-    kwargs = call_kwargs(inputs, spec.args)
-    args = []
-    for name in spec.args:  # positional while the arguments are consecutive (robust to renames)
-        if name not in kwargs:
-            break
-        args.append(kwargs.pop(name))
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            result = func(*args, **kwargs)
-            if spec.adapt is not None:
-                result = spec.adapt(result, inputs)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure becomes feedback
-            key = classify_exception(exc)
-            message = f"calling {spec.name}(...) raised {type(exc).__name__}: {str(exc)[:400]}"
-            tb = _short_traceback(exc)
-            if tb:
-                message += "\n" + tb
-            return RunError(message, key)
-        try:
-            return to_plain(result)
-        except PlainError as exc:
-            return RunError(f"{spec.name} returned something too large to check: {exc}", None)
+    status, *rest = protocol.call(spec.name, func, inputs, spec.args, spec.adapt)
+    return tuple(rest) if status == "ok" else RunError(*rest)
 
 
 # ----------------------------------------------------------------------------------------------
