@@ -148,6 +148,7 @@ def _needed_paths(secret: list[Path], cover: list[Path] = ()) -> list[Path]:
 
 HIDDEN_BYTES = 64 * 1024  # each hidden root's empty tmpfs (it only holds mount points)
 COVER_BYTES = 4096  # the empty tmpfs over a package the sandbox must not see
+UNAVAILABLE = Path(__file__).with_name("unavailable.py")  # its __init__.py there: ImportError
 
 
 @functools.cache
@@ -180,7 +181,7 @@ def build_command(
     unprivileged uid can traverse it: a course root holding ``.venv`` under ``/home`` or
     ``/tmp``, with or without spaces, works); then the binds and sized tmpfs, sorted by
     target; then ``cover`` (packages the sandbox must not import) gets an empty read-only tmpfs
-    on top; last, the hidden roots are made read-only.
+    on top, holding only an ``__init__.py`` that raises ImportError; last, the hidden roots are made read-only.
     """
     hide_all = sorted({Path(h) for h in HIDDEN_ROOTS} | {Path(h).resolve() for h in hide})
     hide_all = [h for h in hide_all if h.exists()]
@@ -222,6 +223,7 @@ def build_command(
     for c in sorted({Path(c) for c in cover} | {Path(c).resolve() for c in cover}):
         if c.is_dir() and (not _under(c, tops) or _under(c, needed)):
             cmd += ["--perms", "0755", "--size", str(COVER_BYTES), "--tmpfs", str(c)]
+            cmd += ["--ro-bind", str(UNAVAILABLE), str(c / "__init__.py")]
             cmd += ["--remount-ro", str(c)]
     for h in tops:
         if h != Path("/tmp"):

@@ -23,7 +23,6 @@ ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "*": {"cla
 LINK_SCHEMES = ("http://", "https://", "mailto:", "#")
 
 _parse = MarkdownIt("commonmark", {"html": True})
-_escape = MarkdownIt("commonmark", {"html": False})
 
 
 def _attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -46,9 +45,17 @@ def clean_html(html: str) -> str:
     )
 
 
+def _comment(html: str) -> bool:
+    """Is this raw HTML one comment and nothing else (e.g. a rubric note)?"""
+    text = html.strip()
+    return text.startswith("<!--") and text.endswith("-->") and text.count("-->") == 1
+
+
 def _risky(tokens) -> bool:
     for token in tokens:
-        if token.type in ("html_block", "html_inline", "image"):
+        if token.type in ("html_block", "html_inline") and not _comment(token.content):
+            return True
+        if token.type == "image":
             return True
         if token.type == "link_open":
             href = str(token.attrGet("href") or "")
@@ -69,5 +76,5 @@ def markdown_source(text: str) -> str:
 
 
 def markdown_html(text: str) -> str:
-    """A student's markdown as HTML for the feedback page (raw HTML shown as text)."""
-    return clean_html(_escape.render(text))
+    """Markdown as sanitised HTML for the feedback page."""
+    return clean_html(_parse.render(text))
