@@ -181,7 +181,8 @@ def build_command(
     unprivileged uid can traverse it: a course root holding ``.venv`` under ``/home`` or
     ``/tmp``, with or without spaces, works); then the binds and sized tmpfs, sorted by
     target; then ``cover`` (packages the sandbox must not import) gets an empty read-only tmpfs
-    on top, holding only an ``__init__.py`` that raises ImportError; last, the hidden roots are made read-only.
+    on top, holding only an ``__init__.py`` that raises ImportError; last, the hidden roots
+    are made read-only.
     """
     hide_all = sorted({Path(h) for h in HIDDEN_ROOTS} | {Path(h).resolve() for h in hide})
     hide_all = [h for h in hide_all if h.exists()]
