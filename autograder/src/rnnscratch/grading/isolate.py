@@ -204,6 +204,13 @@ def run(
             for name, data in result.files.items():
                 if OUTPUT_NAME.match(name) and name in allowed:
                     (trusted / name).write_bytes(data)
+            if result.files_refused:
+                for name, case in pairs:
+                    if not any(
+                        p.exists() for p in protocol.output_files(trusted.parent, name, case)
+                    ):
+                        why = f"the outputs were refused after {result.files_refused}"
+                        outcome.pair_errors.setdefault((name, case), why)
             if outcome.finished and not result.killed:
                 break
             culprit = result.killed_cell
