@@ -486,3 +486,25 @@ def test_the_outputs_pipe_accepts_only_expected_bounded_files():
     big = sandbox._Frames({"f__visible.npz"}, file_cap=100, total_cap=1000)
     big.feed(b"f__visible.npz 101\n" + b"x" * 101)
     assert big.refused and not big.files
+
+
+@needs_sandbox
+def test_the_sandbox_starts_from_a_venv_inside_a_course_under_a_hidden_root(tmp_path):
+    """Issue 10: the course root holding .venv under /tmp or /home (here: pytest's tmp under
+    /tmp, with a space) -- every directory down to the venv is created traversable."""
+    import sysconfig
+
+    root = tmp_path / "my course"
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    purelib = sysconfig.get_paths()["purelib"]
+    (site / "course.pth").write_text(f"import site; site.addsitedir({purelib!r})\n")
+    probe = (
+        "from pathlib import Path; from rnnscratch.grading import sandbox; "
+        f"print(sandbox.selftest([Path({str(root)!r})]))"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1:] == ["None"], out.stdout + out.stderr
