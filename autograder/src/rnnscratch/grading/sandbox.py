@@ -4,21 +4,27 @@ What the sandbox gives the student's code (see the instructor guide for the full
 
 - uid/gid 65534 (``nobody``), no capabilities, ``no_new_privs``;
 - its own network, IPC, PID, UTS and user namespaces: no network at all (not even loopback to
-  the host), it sees only its own processes;
+  the host), it sees only its own processes, and it cannot create further user namespaces
+  (``--disable-userns``, bubblewrap >= 0.8);
 - a read-only view of the system; ``/tmp``, ``/home``, ``/root``, ``/work``, ``/run`` ... and the
-  course directory are replaced by empty tmpfs, and only the Python installation, the virtual
-  environment and the course package are bound back, read-only. ``solutions/``, ``gradebook.db``,
-  ``submitted/``, ``autograded/`` and the other students' work directories are not visible;
-- a private, size-limited tmpfs as home/working directory;
-- ``prlimit``: address space (memory), processes (counted per sandbox: each has its own user
-  namespace), file size, open files, CPU seconds;
-- wall time per cell (enforced twice: ``SIGALRM`` inside, and a kill from outside when a cell
-  overruns), and a cap on the output that is kept and on the output that is accepted at all.
+  course directory are replaced by small, read-only, empty tmpfs, and only the Python
+  installation and the virtual environment are bound back, read-only; packages in ``cover``
+  (the course package; torch where the assignment does not use it) are hidden again on top.
+  ``solutions/``, ``gradebook.db``, ``submitted/``, ``autograded/`` and the other students'
+  work directories are not visible;
+- a private, size-limited tmpfs as home/working directory and ``/tmp``; every tmpfs is sized;
+- a cgroup per sandbox where the grader can create one (memory, processes, CPU share of the
+  sandbox as a whole), else a note saying so; always ``prlimit``: address space, processes
+  (counted per sandbox: each has its own user namespace), file size, open files, CPU seconds;
+- wall time per cell, enforced inside (``SIGALRM``) and by a watchdog outside with its own
+  clock (the progress events are advice), a time budget per submission, and a cap on the
+  output that is kept and on the output and recorded files that are accepted at all.
 
 When the grader runs as root, bubblewrap sets up the mounts with root's rights (the Python
-installation may sit in ``/root``), then ``setpriv`` drops to the real uid 65534 and ``unshare``
-gives the process a user namespace of its own, so that ``RLIMIT_NPROC`` is enforced and counted
-per sandbox. As an ordinary user, bubblewrap's ``--unshare-all --uid 65534`` does the same.
+installation may sit in ``/root``), then ``setpriv`` drops to the real uid 65534 and an inner,
+unprivileged bubblewrap gives the process a user namespace of its own (``RLIMIT_NPROC`` is
+enforced and counted per sandbox) with nested user namespaces disabled. As an ordinary user,
+bubblewrap's ``--unshare-all --unshare-user --uid 65534 --disable-userns`` does the same.
 """
 
 from __future__ import annotations
@@ -54,13 +60,13 @@ class Limits:
     memory_bytes: int = _limit(
         4 * 1024**3, "B", "sandbox memory (cgroup); address space per process"
     )
-    processes: int = _limit(64, "", "processes and threads of this sandbox")
+    processes: int = _limit(64, "", "processes and threads of this sandbox (cgroup and prlimit)")
     file_bytes: int = _limit(64 * 1024**2, "B", "largest file the code may write")
     open_files: int = _limit(256, "", "open files at a time")
     cpu_seconds: int = _limit(900, "s", "CPU time of the whole run")
     scratch_bytes: int = _limit(256 * 1024**2, "B", "private tmpfs home directory and /tmp")
     outputs_bytes: int = _limit(64 * 1024**2, "B", "recorded outputs (a tmpfs; all files)")
-    cpu_share: float = _limit(1.0, "CPUs", "CPU share of the sandbox (cgroup quota)")
+    cpu_share: float = _limit(1.0, "CPU", "CPU share of the sandbox (cgroup quota)")
     judge_memory_bytes: int = _limit(4 * 1024**3, "B", "address space of the judging process")
     judge_seconds: float = _limit(180.0, "s", "wall time to judge one submission's outputs")
     output_keep: int = _limit(64 * 1024, "B", "stdout/stderr kept for the instructor")
