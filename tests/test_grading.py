@@ -369,6 +369,9 @@ def test_feedback_loads_nothing_and_grader_notes_are_the_graders(graded):
     assert "FORGED full marks" in page  # the student's cell is shown, as the student's
     notes = [part.split("</div>")[0] for part in page.split('<div class="notes">')[1:]]
     assert all("FORGED" not in n for n in notes)
+    nb = json.loads((course.autograded / "script_injection" / aid / f"{aid}.ipynb").read_text())
+    forged = ["".join(c["source"]) for c in nb["cells"] if "FORGED" in "".join(c["source"])]
+    assert forged and all(text.startswith("*(written by the student") for text in forged)
 
 
 @needs_sandbox
