@@ -9,7 +9,7 @@ A pipeline of single-purpose modules, in the order they run::
     isolate   run the plan in a record-only bubblewrap sandbox (sandbox.py, runner.py and the
               one seam file rnnscratch/exercises/protocol.py); outputs come back framed on a
               pipe as bounded plain data (.npz without pickle or compression / JSON)
-    compare   judge every output against the torch reference in a limited worker (judge.py)
+    compare   judge every output against the torch reference in a limited worker (worker.py)
     record    scores into nbgrader's gradebook, the autograded notebook for formgrader
     feedback  one HTML page per submission      report   one HTML page per assignment
 

@@ -2,7 +2,7 @@
 
 A test cell earns its points iff every one of its (function, case) pairs passes. The verdicts
 come from the harness's ``judge(name, case, inputs, record_dir)``, run in a separate process
-under a memory and time limit (``grading.judge``); when nothing was recorded (the cell was
+under a memory and time limit (``grading.worker``); when nothing was recorded (the cell was
 stopped, the program died) the reason from the run is used instead.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from rnnscratch.exercises import protocol
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.isolate import Outcome
-from rnnscratch.grading.judge import judge_pairs
 from rnnscratch.grading.plan import PlanCell
 from rnnscratch.grading.source import Assignment
+from rnnscratch.grading.worker import judge_pairs
 
 
 @dataclass

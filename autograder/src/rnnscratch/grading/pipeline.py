@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnscratch.grading import isolate, judge, plan, record, sandbox, source
+from rnnscratch.grading import isolate, plan, record, sandbox, source, worker
 from rnnscratch.grading.collect import Submission, collect, sanitize, students
 from rnnscratch.grading.compare import CellResult, PairResult, judge_all
 from rnnscratch.grading.course import Course
@@ -213,6 +213,6 @@ def autograde(
                 flag = f"  ({g.problem})" if g.problem else ""
                 log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
     finally:
-        judge.close_all()
+        worker.close_all()
         shutil.rmtree(root, ignore_errors=True)
     return sorted(graded, key=lambda g: g.student)

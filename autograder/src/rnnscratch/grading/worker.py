@@ -1,6 +1,6 @@
-"""Judge recorded outputs in a separate, limited process (one long-lived worker per thread).
+"""The judging worker: judge recorded outputs in a separate, limited process (one per thread).
 
-``python -m rnnscratch.grading.judge`` reads requests ``{"record_dir": ..., "inputs_dir": ...,
+``python -m rnnscratch.grading.worker`` reads requests ``{"record_dir": ..., "inputs_dir": ...,
 "pairs": [[name, case], ...]}``, one JSON line each, on stdin and answers each with one line:
 the verdicts. The grader starts it under ``prlimit --as`` (``Limits.judge_memory_bytes``) and
 waits at most ``Limits.judge_seconds`` for an answer, else kills it (and starts a fresh one
@@ -34,7 +34,7 @@ class Worker:
 
     def _start(self) -> subprocess.Popen:
         cmd = ["prlimit", f"--as={self.limits.judge_memory_bytes}", "--core=0", "--"]
-        cmd += [sys.executable, "-m", "rnnscratch.grading.judge"]
+        cmd += [sys.executable, "-m", "rnnscratch.grading.worker"]
         self.buffer = b""
         return subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
