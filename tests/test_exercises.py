@@ -30,7 +30,7 @@ from rnnscratch.exercises.harness import (
     reference,
     stored_case,
 )
-from rnnscratch.exercises.plain import read_npz, write_npz
+from rnnscratch.exercises.plain import read_reference, write_npz
 from rnnscratch.exercises.reference import (
     assignment_arrays,
     differences,
@@ -167,9 +167,9 @@ def test_exercises_equal_a_fresh_generation(tmp_path):
 @pytest.mark.parametrize("aid", AIDS)
 def test_reference_tensors_regenerate_to_the_same_values(aid, tmp_path):
     write_reference(aid, tmp_path / REFERENCE_FILE)
-    fresh = read_npz(tmp_path / REFERENCE_FILE)
+    fresh = read_reference(tmp_path / REFERENCE_FILE)
     assert set(fresh) == set(assignment_arrays(aid))
-    assert differences(read_npz(ROOT / "solutions" / aid / REFERENCE_FILE), fresh) == []
+    assert differences(read_reference(ROOT / "solutions" / aid / REFERENCE_FILE), fresh) == []
     # the release carries a copy of the source's file (copied, so equal as files)
     released = ROOT / "exercises" / aid / REFERENCE_FILE
     assert released.read_bytes() == (ROOT / "solutions" / aid / REFERENCE_FILE).read_bytes()
@@ -200,7 +200,7 @@ def test_regenerating_leaves_a_file_that_matches_by_value_untouched(tmp_path):
     shifted[key] = arrays[key] + 1e-3  # a real change is rewritten
     write_npz(path, shifted)
     assert update_reference(aid, path) == "updated"
-    assert differences(read_npz(path), arrays) == []
+    assert differences(read_reference(path), arrays) == []
 
 
 def _flat(value, prefix=""):

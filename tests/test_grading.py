@@ -35,7 +35,10 @@ needs_sandbox = pytest.mark.skipif(
     not sandbox.available() and os.environ.get("CI") != "true",
     reason="bubblewrap/prlimit missing (make system-deps)",
 )
-LIMITS = Limits(cell_seconds=15.0, grace_seconds=2.0)  # generous: the machine is shared
+# generous time (the machine is shared); 1 GiB of memory for the sandbox as a whole (numpy
+# only: the fixture assignment does not import torch), so three 400 MB children exceed it
+LIMITS = Limits(cell_seconds=15.0, grace_seconds=2.0, total_seconds=150.0, memory_bytes=2**30)
+CHILD_BYTES = 400 * 2**20
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -82,7 +85,9 @@ def graded(tmp_path_factory):
     aid = classroom.make_course(root)
     course = Course(root, limits=LIMITS)
     listener = Listener()
-    expect = classroom.build_class(root, aid, {"port": listener.port})
+    expect = classroom.build_class(
+        root, aid, {"port": listener.port, "child_bytes": CHILD_BYTES, "bomb_mb": 64}
+    )
     # the honest student alone first: their grade must not change when the class runs
     pipeline.autograde(course, aid, only=["correct"], jobs=1, log=lambda *a: None)
     before = _scores(course, aid)["correct"]
@@ -334,3 +339,176 @@ def test_collect_command_names_each_problem(graded, capsys):
     assert "not a valid notebook" in lines["malformed"]
     assert "no submission" in lines["wrong_assignment"]
     assert "was named my_copy.ipynb" in lines["misnamed_notebook"]
+
+
+# ----------------------------------------------------------------------------------------------
+# the second round of attacks (issue 12)
+# ----------------------------------------------------------------------------------------------
+
+
+@needs_sandbox
+def test_attacks_leave_no_trace_in_autograded_or_feedback(graded):
+    course, aid = graded["course"], graded["aid"]
+    for name, expect in graded["expect"].items():
+        texts = [
+            (course.autograded / name / aid / f"{aid}.ipynb").read_text(),
+            (course.feedback / name / aid / f"{aid}.html").read_text(),
+        ]
+        for text in texts:
+            for phrase in expect.get("absent", []):
+                assert phrase not in text, (name, phrase)
+
+
+@needs_sandbox
+def test_feedback_loads_nothing_and_grader_notes_are_the_graders(graded):
+    course, aid = graded["course"], graded["aid"]
+    for page in course.feedback.rglob("*.html"):
+        text = page.read_text()
+        assert "Content-Security-Policy" in text and "default-src 'none'" in text
+        assert 'src="http' not in text and "src='http" not in text, page
+    page = (course.feedback / "script_injection" / aid / f"{aid}.html").read_text()
+    assert "FORGED full marks" in page  # the student's cell is shown, as the student's
+    notes = [part.split("</div>")[0] for part in page.split('<div class="notes">')[1:]]
+    assert all("FORGED" not in n for n in notes)
+    nb = json.loads((course.autograded / "script_injection" / aid / f"{aid}.ipynb").read_text())
+    forged = ["".join(c["source"]) for c in nb["cells"] if "FORGED" in "".join(c["source"])]
+    assert forged and all(text.startswith("*(written by the student") for text in forged)
+
+
+@needs_sandbox
+def test_the_watchdog_keeps_its_own_clock(graded):
+    """Forged 'cell started' events do not extend a cell's time: the submission ends within
+    a few cell limits, not after its 40 s of forging (or the total limit)."""
+    g = graded["graded"]["forged_progress"]
+    assert g.seconds < 2 * (LIMITS.cell_seconds + LIMITS.grace_seconds) + 20, g.seconds
+
+
+@needs_sandbox
+def test_resources_are_bounded_per_sandbox_and_said_once(graded):
+    course, aid = graded["course"], graded["aid"]
+    said = [line for line in graded["log"] if "sandbox resources" in line]
+    assert len(said) == 1, said
+    data = json.loads((course.autograded / "memory_children" / aid / "results.json").read_text())
+    if data["resources"].startswith("cgroup"):
+        assert data["sandbox_peak_bytes"] <= LIMITS.memory_bytes
+    else:
+        assert "per-process limits only" in data["resources"]
+    assert html.escape(data["resources"]) in report.write(course, aid).read_text()
+    cmd = sandbox.build_command(
+        ["true"], mounts=[], hide=[], workdir="/home/student", limits=LIMITS, env={}
+    )
+    if sandbox.disable_userns_supported():
+        assert "--disable-userns" in cmd
+    for i, arg in enumerate(cmd):
+        if arg == "--tmpfs":
+            assert "--size" in cmd[max(0, i - 4) : i], cmd[i + 1]
+
+
+@needs_sandbox
+def test_a_regrade_replaces_an_older_score_and_notebook(tmp_path):
+    """A submission that can no longer be graded ends in a zero with its reason, replacing
+    the older score and autograded notebook (never a stale result)."""
+    aid = classroom.make_course(tmp_path)
+    course = Course(tmp_path, limits=LIMITS)
+    folder = tmp_path / "submitted" / "stale" / aid
+    folder.mkdir(parents=True)
+    notebook = folder / f"{aid}.ipynb"
+    notebook.write_text(json.dumps(classroom.solved(course.source_notebook(aid)), indent=1))
+    pipeline.autograde(course, aid, jobs=1, log=lambda *a: None)
+    first = _scores(course, aid)["stale"]
+    graded_nb = course.autograded / "stale" / aid / f"{aid}.ipynb"
+    stubs = graded_nb.read_text().count("NotImplementedError")  # the student's answers
+    assert sum(v or 0 for v in first.values()) > 0
+    notebook.write_bytes(b'{"cells": [' + b"[" * 100_000)
+    (g,) = pipeline.autograde(course, aid, jobs=1, log=lambda *a: None)
+    assert g.score == 0 and "nested too deeply" in g.problem
+    assert sum(v or 0 for v in _scores(course, aid)["stale"].values()) == 0
+    autograded = graded_nb.read_text()
+    assert "nested too deeply" in autograded
+    assert autograded.count("NotImplementedError") > stubs  # the released stubs, not answers
+    assert [p.name for p in feedback.write(course, aid)] == [f"{aid}.html"]
+
+
+def test_the_protocol_imports_nothing_from_the_course():
+    import ast
+
+    from rnnscratch.exercises import protocol
+
+    tree = ast.parse(Path(protocol.__file__).read_text())
+    imported = {
+        (n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"numpy", "torch"}, imported
+
+
+def test_hostile_npz_files_are_refused_before_allocating(tmp_path):
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from rnnscratch.exercises import protocol
+
+    def npy(shape, payload):
+        head = np.lib.format.header_data_from_array_1_0(np.zeros(0))
+        head["shape"] = shape
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, head)
+        return buf.getvalue() + payload
+
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a0.npy", npy((2**20,), bytes(2**23)))
+    liar = tmp_path / "liar.npz"
+    with zipfile.ZipFile(liar, "w") as z:
+        z.writestr("a0.npy", npy((10**12,), bytes(80)))
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.npz"
+    link.symlink_to(bomb)
+    with pytest.raises(protocol.PlainError, match="compressed|more data than"):
+        protocol.read_npz(bomb)
+    with pytest.raises(protocol.PlainError, match="does not match"):
+        protocol.read_npz(liar)
+    for path in (fifo, link):
+        with pytest.raises(OSError):
+            protocol.read_npz(path)  # neither blocks nor follows
+    good = tmp_path / "good.npz"
+    protocol.write_npz(good, {"a": np.arange(6.0).reshape(2, 3)})
+    np.testing.assert_array_equal(protocol.read_npz(good)["a"], np.arange(6.0).reshape(2, 3))
+
+
+def test_the_outputs_pipe_accepts_only_expected_bounded_files():
+    frames = sandbox._Frames({"f__visible.npz"}, file_cap=100, total_cap=1000)
+    frames.feed(b"f__visible.npz 3\nabc")
+    assert frames.files == {"f__visible.npz": b"abc"} and frames.refused is None
+    frames.feed(b"g__visible.npz 3\nabc")
+    assert "unexpected" in frames.refused and "g__visible.npz" not in frames.files
+    big = sandbox._Frames({"f__visible.npz"}, file_cap=100, total_cap=1000)
+    big.feed(b"f__visible.npz 101\n" + b"x" * 101)
+    assert big.refused and not big.files
+
+
+@needs_sandbox
+def test_the_sandbox_starts_from_a_venv_inside_a_course_under_a_hidden_root(tmp_path):
+    """Issue 10: the course root holding .venv under /tmp or /home (here: pytest's tmp under
+    /tmp, with a space) -- every directory down to the venv is created traversable."""
+    import sysconfig
+
+    root = tmp_path / "my course"
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    purelib = sysconfig.get_paths()["purelib"]
+    (site / "course.pth").write_text(f"import site; site.addsitedir({purelib!r})\n")
+    probe = (
+        "from pathlib import Path; from rnnscratch.grading import sandbox; "
+        f"print(sandbox.selftest([Path({str(root)!r})]))"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1:] == ["None"], out.stdout + out.stderr

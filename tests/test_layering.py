@@ -21,7 +21,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autograder" / "src" / "rnnscrat
 BASE = ("rnnscratch", "rnnscratch.checks", "rnnscratch.tolerances", "rnnscratch.seed",
         "rnnscratch.nbmeta")  # fmt: skip
 #: the exercises' public interface and grading protocol: all that the grader may import of them
-EXERCISE_PROTOCOL = ("rnnscratch.exercises", "rnnscratch.exercises.harness")
+EXERCISE_PROTOCOL = (
+    "rnnscratch.exercises",
+    "rnnscratch.exercises.harness",
+    "rnnscratch.exercises.protocol",
+)
 #: figure helpers that import nothing from the course, so experiments may draw with them
 FIGURES = ("rnnscratch.booktools.plots", "rnnscratch.booktools.diagrams.*")
 

@@ -12,7 +12,8 @@ from rnnscratch.exercises.lstm_common import (
     params,
 )
 from rnnscratch.exercises.plain import group
-from rnnscratch.exercises.spec import AdaptError, Case, Spec, Variant
+from rnnscratch.exercises.protocol import run_lstm_module
+from rnnscratch.exercises.spec import Case, Spec, Variant
 
 ASSIGNMENT = "a03_lstm_gates"
 
@@ -261,27 +262,6 @@ LSTM_FORWARD = Spec(
 # --- to_torch_lstm --------------------------------------------------------------------------------
 
 
-def _run_module(module, q):
-    """Student side: run the returned module on the probe sequence -> (output, h_n, c_n)."""
-    import torch
-
-    if not isinstance(module, torch.nn.LSTM):
-        raise AdaptError(
-            f"to_torch_lstm returned {type(module).__name__}, not torch.nn.LSTM", "not_an_lstm"
-        )
-    if getattr(module, "batch_first", False):
-        raise AdaptError(
-            "to_torch_lstm returned an LSTM with batch_first=True; the course's sequences are "
-            "time-major (T, B, D)",
-            "batch_major",
-        )
-    param = next(module.parameters())
-    xs, h0, c0 = (torch.as_tensor(q[f"probe.{k}"], dtype=param.dtype) for k in ("xs", "h0", "c0"))
-    with torch.no_grad():
-        out, (h_n, c_n) = module(xs, (h0[None], c0[None]))
-    return out.numpy(), h_n.numpy(), c_n.numpy()
-
-
 def _module_output(q, p):
     o = lstm_oracle()
     hs, h_T, c_T = o.torch_lstm_forward(q["probe.xs"], q["probe.h0"], q["probe.c0"], p)
@@ -339,7 +319,7 @@ TO_TORCH_LSTM = Spec(
         Variant("bias_counted_twice", _bias_twice),
         Variant("bias_dropped", _no_bias),
     ],
-    adapt=_run_module,
+    adapt=run_lstm_module,
 )
 
 SPECS = [

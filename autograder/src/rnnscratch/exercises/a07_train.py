@@ -14,6 +14,7 @@ import numpy as np
 from rnnscratch.exercises.a02_bptt import CLIP_NORM
 from rnnscratch.exercises.common import normal, random_dims
 from rnnscratch.exercises.plain import group
+from rnnscratch.exercises.protocol import SAMPLER_DRAWS, prepare_sampler
 from rnnscratch.exercises.spec import Case, Mismatch, Spec, Variant
 
 ASSIGNMENT = "a07_train"
@@ -195,7 +196,7 @@ TBPTT = Spec(
 
 # --- sample_next: a statistical test --------------------------------------------------------------
 
-N_SAMPLES = 2000
+N_SAMPLES = SAMPLER_DRAWS  # draws per test (the protocol repeats the stored row this often)
 #: a correct sampler fails a test with this probability (chi-square p-value below it)
 ALPHA = 1e-4
 
@@ -206,22 +207,12 @@ def _sample_inputs(temperature=None, fixed=False):
         row = normal(rng, V, scale=1.2)
         temp = temperature if temperature is not None else float(rng.choice([0.5, 1.0, 2.0]))
         return {
-            "logits": row[None],  # one row; `_prepare_sampler` repeats it N_SAMPLES times
+            "logits": row[None],  # one row; `prepare_sampler` repeats it N_SAMPLES times
             "temperature": float(temp),
             "rng": int(rng.integers(2**31)),
         }
 
     return make
-
-
-def _prepare_sampler(kwargs):
-    """In the student's process: the stored row of logits becomes N_SAMPLES equal rows, the
-    stored seed the numpy Generator the function expects."""
-    if "logits" in kwargs:
-        kwargs["logits"] = np.tile(kwargs["logits"][:1], (N_SAMPLES, 1))
-    if "rng" in kwargs:
-        kwargs["rng"] = np.random.default_rng(kwargs["rng"])
-    return kwargs
 
 
 def _probs(logits, scale):
@@ -313,7 +304,7 @@ SAMPLE_NEXT = Spec(
         "t2": Case("temperature 2, random logits", _sample_inputs(2.0)),
     },
     reference=lambda q: _oracle().torch_temperature_probs(q["logits"][0], q["temperature"]),
-    prepare=_prepare_sampler,
+    prepare=prepare_sampler,
     verify=_verify_samples,
 )
 

@@ -5,10 +5,12 @@ visible cases from `reference_tensors.npz` beside the notebook, other cases fres
 entropy with a torch-float64 reference -- calls `func`, and raises CheckError with a message
 that names the mistake. Warnings raised by the student's code are silenced.
 
-Record mode (env var RNNSCRATCH_RECORD_DIR set; used by the grader inside the sandbox):
-`check` only calls `record`, which reads `inputs/<name>__<case>.npz`, calls `func` and writes
-`outputs/<name>__<case>.npz` (plain arrays + a JSON description) or `.json` {"error": ...}.
-It never raises and never compares. The trusted side then calls `judge`.
+Record mode (env var RNNSCRATCH_RECORD_DIR set): `check` only calls `record`, which reads
+`inputs/<name>__<case>.npz`, calls `func` and writes `outputs/<name>__<case>.npz` (plain arrays
++ a JSON description) or `.json` {"error": ...}. It never raises and never compares. The
+grader does not import this module in the sandbox: it binds only `protocol.py` there (the
+layout, the naming and the recorder live in that one file) and tells it each function's
+arguments (`recorder`). The trusted side then calls `judge`.
 """
 
 import json
@@ -19,21 +21,28 @@ from pathlib import Path
 import numpy as np
 
 from rnnscratch.checks import CheckError
+from rnnscratch.exercises import protocol
 from rnnscratch.exercises.hints import MISTAKES
 from rnnscratch.exercises.plain import (
     PlainError,
     from_plain,
     load_inputs,
-    load_scalar,
-    read_npz,
     read_plain,
+    read_reference,
     save_inputs,
-    save_plain,
     to_plain,
     to_value,
 )
+from rnnscratch.exercises.protocol import MAX_ERROR_CHARS, output_files, read_regular, stem
 from rnnscratch.exercises.registry import SPECS
-from rnnscratch.exercises.spec import RunError, Verdict, judge_outcome, run_student, visible_seed
+from rnnscratch.exercises.spec import (
+    RunError,
+    Verdict,
+    judge_outcome,
+    recorder_options,
+    run_student,
+    visible_seed,
+)
 
 __all__ = [
     "MISTAKES",
@@ -45,6 +54,7 @@ __all__ = [
     "judge",
     "load_inputs",
     "record",
+    "recorder",
     "reference",
     "save_inputs",
     "Verdict",
@@ -52,7 +62,6 @@ __all__ = [
 
 RECORD_ENV = "RNNSCRATCH_RECORD_DIR"
 REFERENCE_FILE = "reference_tensors.npz"
-MAX_ERROR_CHARS = 2000
 #: message lines are wrapped to this width, so that `nbgrader validate` (which cuts every line at
 #: `Validator.width` = 100 in nbgrader_config.py, after a 4-space indent and "CheckError: ")
 #: shows every value in full
@@ -74,8 +83,7 @@ def wrap_message(message: str, width: int = MESSAGE_WIDTH) -> str:
     return "\n".join(out)
 
 
-def _stem(name: str, case: str) -> str:
-    return f"{name}__{case}"
+_stem = stem
 
 
 def _spec(name: str, case: str):
@@ -105,39 +113,22 @@ def reference(name: str, inputs: dict):
 # ----------------------------------------------------------------------------------------------
 
 
-def _write_error(path: Path, error: RunError) -> None:
-    path.write_text(
-        json.dumps({"error": error.message[:MAX_ERROR_CHARS], "mistake": error.mistake})
-    )
+def recorder(name: str) -> dict:
+    """What the sandbox's recorder needs to call `name`, as plain data: its argument names,
+    the adapter and preparer (by name, in `protocol.ADAPTERS` / `PREPARERS`), the stable
+    cases and the flags that name exceptions (`spec.recorder_options`)."""
+    return recorder_options(SPECS[name])
 
 
 def record(name: str, func, case: str, record_dir) -> None:
-    """Run `func` on the recorded inputs of (name, case) and write its output as plain data.
-
-    Reads record_dir/inputs/<name>__<case>.npz; writes record_dir/outputs/<name>__<case>.npz
-    or .json {"error": message, "mistake": key}. Never raises: an exception in the student's
-    code, a KeyboardInterrupt (nbgrader's cell time limit) or a broken result is recorded.
-    """
-    out_dir = Path(record_dir) / "outputs"
-    stem = _stem(name, case)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for old in (out_dir / f"{stem}.npz", out_dir / f"{stem}.json"):
-            old.unlink(missing_ok=True)
-        spec = _spec(name, case)
-        inputs = load_inputs(Path(record_dir) / "inputs" / f"{stem}.npz")
-        outcome = run_student(spec, func, inputs, case)
-        if isinstance(outcome, RunError):
-            _write_error(out_dir / f"{stem}.json", outcome)
-        else:
-            save_plain(out_dir / f"{stem}.npz", *outcome)
-    except KeyboardInterrupt:
-        _write_error(out_dir / f"{stem}.json", RunError("interrupted (time limit reached)"))
-    except Exception as exc:  # noqa: BLE001 - record mode never raises
-        try:
-            _write_error(out_dir / f"{stem}.json", RunError(f"could not record: {exc}"))
-        except Exception:  # noqa: BLE001, S110 - nothing more can be done
-            pass
+    """Run `func` on the recorded inputs of (name, case) and write its output as plain data
+    (`protocol.record`; never raises)."""
+    if name not in SPECS:
+        _, js = output_files(record_dir, name, case)
+        js.parent.mkdir(parents=True, exist_ok=True)
+        js.write_text(json.dumps({"error": f"unknown exercise function {name!r}"}))
+        return
+    protocol.record(name, func, case, record_dir, **recorder(name))
 
 
 def judge(name: str, case: str, inputs: dict, record_dir) -> Verdict:
@@ -147,22 +138,21 @@ def judge(name: str, case: str, inputs: dict, record_dir) -> Verdict:
     Files are read with allow_pickle=False and validated; anything malformed fails the test.
     """
     spec = _spec(name, case)
-    out_dir = Path(record_dir) / "outputs"
-    stem = _stem(name, case)
-    npz, js = out_dir / f"{stem}.npz", out_dir / f"{stem}.json"
+    npz, js = output_files(record_dir, name, case)
     head = f'{name}, test "{case}" ({spec.cases[case].about})'
-    if npz.is_file():
+    if os.path.lexists(npz):
         try:
             outcome = read_plain(npz)
         except (PlainError, ValueError, OSError, KeyError) as exc:
             outcome = RunError(f"the recorded result could not be read ({exc}).", None)
-    elif js.is_file():
+    elif os.path.lexists(js):
         try:
-            data = json.loads(js.read_text()[: 4 * MAX_ERROR_CHARS])
+            raw = read_regular(js, 4 * MAX_ERROR_CHARS).decode("utf-8", errors="replace")
+            data = json.loads(raw)
             message = str(data.get("error", "unknown error"))[:MAX_ERROR_CHARS]
             mistake = data.get("mistake")
             mistake = mistake if isinstance(mistake, str) and mistake in MISTAKES else None
-        except (ValueError, AttributeError, OSError):
+        except (ValueError, AttributeError, OSError, RecursionError):
             message, mistake = "the recorded error could not be read.", None
         outcome = RunError(message, mistake)
     else:
@@ -181,7 +171,7 @@ def _load_store(path: Path) -> dict:
     key = (str(path), path.stat().st_mtime_ns)
     if key not in _STORE_CACHE:
         _STORE_CACHE.clear()
-        _STORE_CACHE[key] = read_npz(path)
+        _STORE_CACHE[key] = read_reference(path)
     return _STORE_CACHE[key]
 
 
@@ -198,7 +188,7 @@ def stored_case(name: str, case: str, path=None) -> tuple[dict, object] | None:
     outputs = {}
     for key, value in arrays.items():
         if key.startswith(prefix + "in."):
-            inputs[key[len(prefix) + 3 :]] = load_scalar(value)
+            inputs[key[len(prefix) + 3 :]] = protocol.scalar(value)
         elif key.startswith(prefix + "out.") and not key.endswith("__meta__"):
             outputs[key[len(prefix) + 4 :]] = value
     meta = json.loads(str(arrays[prefix + "out.__meta__"]))

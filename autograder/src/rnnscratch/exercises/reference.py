@@ -17,7 +17,7 @@ import numpy as np
 
 from rnnscratch import ROOT
 from rnnscratch.exercises.harness import REFERENCE_FILE, grading_inputs, reference, reference_arrays
-from rnnscratch.exercises.plain import read_npz, write_npz
+from rnnscratch.exercises.plain import read_reference, write_npz
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
 from rnnscratch.tolerances import REFERENCE
 
@@ -63,7 +63,7 @@ def update_reference(assignment: str, path: Path) -> str:
     tolerance; returns "unchanged", "updated" or "created"."""
     fresh = assignment_arrays(assignment)
     if path.is_file():
-        if not differences(read_npz(path), fresh):
+        if not differences(read_reference(path), fresh):
             return "unchanged"
         write_npz(path, fresh)
         return "updated"
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
         path = args.root / "solutions" / assignment / REFERENCE_FILE
         if args.check:
             problems = (
-                differences(read_npz(path), assignment_arrays(assignment))
+                differences(read_reference(path), assignment_arrays(assignment))
                 if path.is_file()
                 else ["file missing"]
             )

@@ -6,8 +6,6 @@ reference in the order type -> structure -> shape -> finite -> values, and on a 
 for the variant the result agrees with, so the message can name the mistake.
 """
 
-import re
-import traceback
 import warnings
 import zlib
 from collections.abc import Callable
@@ -17,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from rnnscratch.checks import CheckError, assert_close
+from rnnscratch.exercises import protocol
 from rnnscratch.exercises.hints import explain
-from rnnscratch.exercises.plain import Node, PlainError, call_kwargs, from_plain, to_plain
+from rnnscratch.exercises.plain import Node, PlainError, from_plain
+from rnnscratch.exercises.protocol import AdaptError, classify_exception  # noqa: F401
 from rnnscratch.tolerances import FLOAT32, FLOAT64
 
 
@@ -97,89 +97,24 @@ def visible_seed(name: str, case: str) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
-def _short_traceback(exc: BaseException) -> str:
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "rnnscratch/exercises" not in f.filename
-    ][-3:]
-    lines = [
-        f"  line {f.lineno} in {f.name}: {(f.line or '').strip()}".rstrip(": ") for f in frames
-    ]
-    return "\n".join(lines)
-
-
-class AdaptError(TypeError):
-    """Raised by a Spec's `adapt` when the result has the wrong kind (carries a mistake key)."""
-
-    def __init__(self, message: str, mistake: str):
-        super().__init__(message)
-        self.mistake = mistake
-
-
-def classify_exception(
-    exc: BaseException,
-    backward: bool = False,
-    exception_hint: str | None = None,
-    batch: int | None = None,
-    hidden: int | None = None,
-) -> str:
-    """Catalogue key for an exception raised by the student's function."""
-    text = str(exc)
-    if isinstance(exc, AdaptError):
-        return exc.mistake
-    if isinstance(exc, NotImplementedError):
-        return "not_implemented"
-    if isinstance(exc, ValueError) and (
-        "matmul" in text or "not aligned" in text or "mismatch in its core dimension" in text
-    ):
-        sizes = (
-            {int(s) for s in re.findall(r"size (\d+) is different from (\d+)", text)[0]}
-            if (re.search(r"size (\d+) is different from (\d+)", text))
-            else set()
-        )
-        if batch is not None and hidden is not None and sizes == {batch, hidden}:
-            return "matmul_for_elementwise"  # (B, H) @ (B, H): its text names both readings
-        return "backward_weight_transposed" if backward else "weight_transposed"
-    if isinstance(exc, ValueError) and "could not broadcast input array from shape" in text:
-        return "buffer_wrong_shape"
-    if isinstance(exc, ValueError) and "operands could not be broadcast together" in text:
-        return exception_hint or "raised_exception"
-    return "raised_exception"
-
-
-def _batch_hidden(inputs: dict) -> tuple[int | None, int | None]:
-    """(B, H) of a case, from h_prev, dh, da or h0 (B, H), to read numpy's shape errors."""
-    for key in ("h_prev", "dh", "da", "h0"):
-        value = inputs.get(key)
-        if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] != value.shape[1]:
-            return int(value.shape[0]), int(value.shape[1])
-    return None, None
-
-
-def _snapshot(value):
-    """A copy of an argument to compare with after the call (arrays and dicts of arrays)."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    return value
-
-
-def _changed(before, after, label: str) -> list[str]:
-    """Labels of the arguments (or dict entries) that differ from their snapshot."""
-    if isinstance(before, np.ndarray):
-        same = (
-            isinstance(after, np.ndarray)
-            and after.shape == before.shape
-            and np.array_equal(after, before, equal_nan=True)
-        )
-        return [] if same else [label]
-    if isinstance(before, dict):
-        if not isinstance(after, dict) or set(after) != set(before):
-            return [label]
-        return [n for k in before for n in _changed(before[k], after[k], f"{label}['{k}']")]
-    return []
+def recorder_options(spec: Spec) -> dict:
+    """How the student's function is called (``protocol.call``'s options), as plain data: the
+    sandbox gets these names and flags, never the spec."""
+    adapt = spec.adapt.__name__ if spec.adapt is not None else None
+    prepare = spec.prepare.__name__ if spec.prepare is not None else None
+    if adapt is not None and protocol.ADAPTERS.get(adapt) is not spec.adapt:
+        raise ValueError(f"{spec.name}: its adapter must be one of protocol.ADAPTERS")
+    if prepare is not None and protocol.PREPARERS.get(prepare) is not spec.prepare:
+        raise ValueError(f"{spec.name}: its preparer must be one of protocol.PREPARERS")
+    return {
+        "args": list(spec.args),
+        "adapt": adapt,
+        "prepare": prepare,
+        "stable_cases": [name for name, case in spec.cases.items() if case.stable],
+        "backward": spec.backward,
+        "broadcast_mistake": spec.broadcast_mistake,
+        "overflow_mistake": spec.overflow_mistake,
+    }
 
 
 def run_student(
@@ -192,53 +127,10 @@ def run_student(
     function modified in place fail it too. Returns (meta, arrays) from `plain.to_plain`, or a
     RunError.
     """
-    if not callable(func):
-        return RunError(f"`{spec.name}` is not defined (or not a function).", "not_defined")
-    kwargs = call_kwargs(inputs, spec.args)
-    if spec.prepare is not None:
-        kwargs = spec.prepare(kwargs)
-    before = {k: _snapshot(v) for k, v in kwargs.items()}
-    given = dict(kwargs)
-    args = []
-    for name in spec.args:  # positional while the arguments are consecutive (robust to renames)
-        if name not in kwargs:
-            break
-        args.append(kwargs.pop(name))
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore", over="warn"):
-        warnings.simplefilter("always")
-        try:
-            result = func(*args, **kwargs)
-            if spec.adapt is not None:
-                result = spec.adapt(result, inputs)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure becomes feedback
-            key = classify_exception(
-                exc, spec.backward, spec.broadcast_mistake, *_batch_hidden(inputs)
-            )
-            message = f"calling {spec.name}(...) raised {type(exc).__name__}: {str(exc)[:400]}"
-            tb = _short_traceback(exc)
-            if tb:
-                message += "\n" + tb
-            return RunError(message, key)
-        modified = [n for k, v in before.items() for n in _changed(v, given[k], k)]
-        if modified:
-            return RunError(
-                f"{spec.name} modified its input {', '.join(modified)} in place.", "input_modified"
-            )
-        overflow = [
-            w
-            for w in caught
-            if issubclass(w.category, RuntimeWarning) and "overflow" in str(w.message)
-        ]
-        if overflow and case is not None and spec.cases[case].stable:
-            return RunError(
-                f"{spec.name} overflowed on this test (RuntimeWarning: "
-                f"{str(overflow[0].message)[:80]}).",
-                spec.overflow_mistake,
-            )
-        try:
-            return to_plain(result)
-        except PlainError as exc:
-            return RunError(f"{spec.name} returned something too large to check: {exc}", None)
+    options = recorder_options(spec)
+    stable_cases = options.pop("stable_cases")
+    status, *rest = protocol.call(spec.name, func, inputs, stable=case in stable_cases, **options)
+    return tuple(rest) if status == "ok" else RunError(*rest)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ A pipeline of single-purpose modules, in the order they run::
     collect   find and read each submission in submitted/ (never modified)
     plan      the cells to run: the student's answers, locked/test cells restored from source,
               test cells replaced by record cells (no test source enters the sandbox)
-    isolate   run the plan in a bubblewrap sandbox (sandbox.py, runner.py); outputs come back
-              as plain data (.npz without pickle / JSON)
-    judge     judge every output against the torch reference in this (trusted) process
+    isolate   run the plan in a record-only bubblewrap sandbox (sandbox.py, runner.py and the
+              one seam file rnnscratch/exercises/protocol.py); outputs come back framed on a
+              pipe as bounded plain data (.npz without pickle or compression / JSON)
+    judge     judge every output against the torch reference in a limited worker (worker.py)
     gradebook scores into nbgrader's gradebook, the autograded notebook for formgrader
     feedback  one HTML page per submission      report   one HTML page per assignment
 

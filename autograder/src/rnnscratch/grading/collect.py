@@ -1,13 +1,21 @@
 """Collect: find each student's submission of an assignment and read it (read-only).
 
 A submission that cannot be graded normally is still a ``Submission``, with ``problem`` set to
-a plain-English reason (empty file, not a notebook, no notebook for this assignment); it then
-scores zero with that reason in its feedback instead of stopping the run.
+a plain-English reason (empty file, not a notebook, no notebook for this assignment, a symbolic
+link or any other non-regular file); it then scores zero with that reason in its feedback
+instead of stopping the run.
+
+Submissions are data: nothing in ``submitted/`` is followed (``lstat``, ``O_NOFOLLOW``,
+``O_NONBLOCK``: a symlink to ``solutions/``, a FIFO or a device is refused, never opened), and
+``sanitize`` rebuilds the notebook from the cells' text alone, keeping nbgrader metadata only on
+the first cell that carries each of the assignment's own ``grade_id`` s.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,52 +35,163 @@ class Submission:
     timestamp: str | None = None
 
 
+MAX_NOTEBOOK = 50 * 1024**2
+
+
 def students(course: Course) -> list[str]:
-    """Student ids with a folder in ``submitted/``."""
+    """Student ids with a folder (or anything else, e.g. a symlink: it is then refused with a
+    reason) in ``submitted/``; never follows a link."""
     if not course.submitted.is_dir():
         return []
-    return sorted(d.name for d in course.submitted.iterdir() if d.is_dir())
+    out = []
+    for entry in os.scandir(course.submitted):
+        if entry.name.startswith(".") or entry.is_file(follow_symlinks=False):
+            continue
+        out.append(entry.name)
+    return sorted(out)
+
+
+def _kind(path: Path) -> str | None:
+    """None for a real directory or regular file, else why it is refused (never followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "missing"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (links are never followed)"
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return None
+    return "not a regular file (a FIFO, socket or device)"
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, at most ``limit`` + 1 of them; raises OSError for a link,
+    a FIFO, a device or anything else (opened with O_NOFOLLOW | O_NONBLOCK, checked with
+    fstat before reading, so nothing blocks)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        chunks, size = [], 0
+        while size <= limit:
+            data = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not data:
+                break
+            chunks.append(data)
+            size += len(data)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
     """(notebook, None) or (None, reason it cannot be graded)."""
+    why = _kind(path)
+    if why:
+        return None, f"the notebook is {why}"
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_NOTEBOOK)
     except OSError as exc:
-        return None, f"the file could not be read ({exc.strerror})"
+        return None, f"the file could not be read ({exc.strerror or exc})"
+    if len(raw) > MAX_NOTEBOOK:
+        return None, "the submitted notebook is larger than 50 MB"
     if not raw.strip():
         return None, "the submitted notebook file is empty (0 bytes of notebook)"
-    if len(raw) > 50 * 1024**2:
-        return None, "the submitted notebook is larger than 50 MB"
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return None, f"the file is not a valid notebook (not JSON: {exc})"
+        return None, f"the file is not a valid notebook (not JSON: {str(exc)[:200]})"
+    except RecursionError:
+        return None, "the file is not a valid notebook (JSON nested too deeply)"
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
-        cells = nb.cells
-        for cell in cells:
-            _ = cell.cell_type, cell.source
+        nb = _rebuild(data)
     except Exception as exc:  # noqa: BLE001 - any malformation is the student's to fix
-        return None, f"the file is JSON but not a notebook ({type(exc).__name__}: {exc})"
+        return None, f"the file is JSON but not a notebook ({type(exc).__name__}: {exc})"[:400]
     return nb, None
+
+
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    raise ValueError("a cell's source is not text")
+
+
+def _rebuild(data) -> nbformat.NotebookNode:
+    """A fresh notebook from the cells' type, text and nbgrader ``grade_id`` only: outputs,
+    attachments and every other piece of metadata the student's file carried are dropped."""
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise ValueError("no list of cells")
+    cells = []
+    for raw in data["cells"]:
+        if not isinstance(raw, dict):
+            raise ValueError("a cell is not an object")
+        kind = raw.get("cell_type")
+        source = _text(raw.get("source", ""))
+        meta = raw.get("metadata")
+        nb_meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+        gid = nb_meta.get("grade_id") if isinstance(nb_meta, dict) else None
+        metadata = {"nbgrader": {"grade_id": gid}} if isinstance(gid, str) and gid else {}
+        if kind == "code":
+            cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
+        elif kind == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(source, metadata=metadata))
+        elif kind == "raw":
+            cells.append(nbformat.v4.new_raw_cell(source, metadata=metadata))
+        else:
+            raise ValueError(f"unknown cell type {str(kind)[:40]!r}")
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def sanitize(notebook: nbformat.NotebookNode, known: set[str]) -> list[str]:
+    """Strip foreign nbgrader metadata in place: a ``grade_id`` that is not one of the
+    assignment's, or a second cell claiming one, is removed (the cell stays, as a cell the
+    student added). Returns notes for the feedback."""
+    seen: set[str] = set()
+    foreign = 0
+    for cell in notebook.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        if gid in known and gid not in seen:
+            seen.add(gid)
+            continue
+        del cell.metadata["nbgrader"]
+        foreign += 1
+    if foreign:
+        return [f"nbgrader metadata of {foreign} cell(s) was not the assignment's and was removed"]
+    return []
 
 
 def collect(course: Course, aid: str, student: str) -> Submission:
     """The submission of ``student`` for ``aid`` (never raises for a bad submission)."""
     folder = course.submitted / student / aid
     sub = Submission(student, aid, None)
-    if not folder.is_dir():
-        others = sorted(p.name for p in (course.submitted / student).glob("*") if p.is_dir())
+    for place, what in ((course.submitted / student, "folder"), (folder, "assignment folder")):
+        why = _kind(place)
+        if why and why != "missing":
+            sub.problem = f"the submission's {what} {place.name} is {why}"
+            return sub
+    if _kind(folder) == "missing":
+        student_dir = course.submitted / student
+        others = sorted(e.name for e in os.scandir(student_dir) if e.is_dir(follow_symlinks=False))
         extra = f" (found folder(s) {', '.join(others)} instead)" if others else ""
         sub.problem = f"no submission for assignment '{aid}'{extra}"
         return sub
     stamp = folder / "timestamp.txt"
-    if stamp.is_file():
-        sub.timestamp = stamp.read_text(errors="replace").strip()[:64] or None
+    try:
+        text = read_regular(stamp, 4096).decode("utf-8", errors="replace")
+        sub.timestamp = text.strip()[:64] or None
+    except OSError:
+        pass
     expected = folder / f"{aid}.ipynb"
-    if not expected.is_file():
-        found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    if _kind(expected) == "missing":
+        found = sorted(
+            folder / e.name
+            for e in os.scandir(folder)
+            if e.name.endswith(".ipynb") and not e.name.startswith(".")
+        )
         if len(found) != 1:
             names = ", ".join(p.name for p in found) or "no notebook"
             sub.problem = f"expected {aid}.ipynb in the submission, found {names}"

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from rnnscratch.grading.sandbox import Limits
 
-HARNESS = "rnnscratch.exercises.harness"
-
 
 @dataclass
 class Course:
@@ -30,8 +28,6 @@ class Course:
     root: Path
     source: str = "solutions"
     release: str = "exercises"
-    harness: str = HARNESS  # module with record/judge/grading_inputs/save_inputs/MISTAKES
-    harness_path: list[Path] = field(default_factory=list)  # extra import path (tests)
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:

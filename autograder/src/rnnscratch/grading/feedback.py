@@ -3,7 +3,9 @@ gradebook (so manual scores and comments from formgrader appear too).
 
 It shows the student's code, each test cell's VISIBLE source and the verdict messages (hidden
 checks appear only as their verdicts: the hidden test source is never in the autograded
-notebook), and the score of every graded cell. It loads nothing from the internet. Pages go to
+notebook), and the score of every graded cell. It loads nothing from the internet (a
+Content-Security-Policy forbids it; student markdown is sanitised by ``nh3``, images only as
+``data:`` URIs), and only the cell the grader marked is shown as grader notes. Pages go to
 ``feedback/<student>/<aid>/<aid>.html``, where ``nbgrader release_feedback`` expects them.
 """
 
@@ -14,11 +16,11 @@ import shutil
 from pathlib import Path
 
 import nbformat
-from markdown_it import MarkdownIt
 from nbgrader.api import MissingEntry
 
 from rnnscratch.grading.course import Course
-from rnnscratch.grading.gradebook import gradebook
+from rnnscratch.grading.gradebook import GRADER_NOTES, gradebook
+from rnnscratch.grading.sanitize import markdown_html
 from rnnscratch.nbmeta import nbgrader_meta
 
 CSS = """
@@ -30,7 +32,7 @@ pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;white-space:pre-wrap;border
 .notes{background:#fff8e0;padding:.6rem 1rem;border-radius:4px}
 """
 
-_md = MarkdownIt("commonmark", {"html": False})
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def _score_line(grade) -> str:
@@ -62,15 +64,12 @@ def render(course: Course, aid: str, student: str) -> str:
             pending = any(g.needs_manual_grade for g in grades.values())
             extra = " (some answers are still to be graded by hand)" if pending else ""
             body.append(f"<p><b>Score: {total:g} / {maximum:g}</b>{extra}</p>")
-        for cell in nb.cells:
+        for index, cell in enumerate(nb.cells):
             meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
-            if (
-                cell.cell_type == "markdown"
-                and not gid
-                and cell.source.startswith("**Grader notes**")
-            ):
-                body.append(f'<div class="notes">{_md.render(cell.source)}</div>')
+            gid = gid if isinstance(gid, str) else None
+            if index == 0 and cell.cell_type == "markdown" and cell.metadata.get(GRADER_NOTES):
+                body.append(f'<div class="notes">{markdown_html(cell.source)}</div>')
                 continue
             grade = grades.get(gid) if meta.get("grade") else None
             kind = "cell"
@@ -81,7 +80,7 @@ def render(course: Course, aid: str, student: str) -> str:
                     kind += " pass" if grade.score >= grade.max_score else " fail"
             part = [f'<div class="{kind}">', _score_line(grade)]
             if cell.cell_type == "markdown":
-                part.append(_md.render(cell.source))
+                part.append(markdown_html(cell.source))
             else:
                 part.append(f"<pre>{html.escape(cell.source)}</pre>")
                 for out in cell.get("outputs", []):
@@ -95,6 +94,7 @@ def render(course: Course, aid: str, student: str) -> str:
             body.append("\n".join(part))
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>Feedback {html.escape(aid)}</title><style>{CSS}</style></head><body>"
         + "\n".join(body)
         + "</body></html>"
@@ -113,7 +113,19 @@ def write(course: Course, aid: str, students: list[str] | None = None) -> list[P
     for student in who:
         dest = course.feedback / student / aid / f"{aid}.html"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(render(course, aid, student), encoding="utf-8")
+        try:
+            page = render(course, aid, student)
+        except Exception as exc:  # noqa: BLE001 - one broken notebook must not stop the class
+            why = html.escape(f"{type(exc).__name__}: {exc}"[:300])
+            page = (
+                "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+                f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                f"<title>Feedback</title></head><body><h1>{html.escape(aid)}</h1>"
+                f"<p>The feedback page could not be made ({why}); ask the instructor.</p>"
+                "</body></html>"
+            )
+            print(f"{aid} {student}: feedback failed: {why}")
+        dest.write_text(page, encoding="utf-8")
         for name in ("timestamp.txt", "submission_secret.txt"):  # for nbgrader release_feedback
             src = course.autograded / student / aid / name
             if src.is_file():

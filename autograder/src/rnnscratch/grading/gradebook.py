@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import warnings
 from dataclasses import asdict
@@ -24,9 +23,10 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnscratch.grading.collect import Submission
+from rnnscratch.grading.collect import Submission, read_regular
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.judge import CellResult
+from rnnscratch.grading.sanitize import markdown_source
 from rnnscratch.grading.source import Assignment, strip_hidden
 from rnnscratch.nbmeta import grade_id, nbgrader_meta
 
@@ -204,14 +204,25 @@ def autograded_notebook(
         text = "**Grader notes**\n\n" + "\n".join(
             f"- {n}" for n in ([problem] if problem else []) + notes
         )
-        cells.insert(0, nbformat.v4.new_markdown_cell(text))
+        # the metadata marks the official notes (students' cells never carry any metadata
+        # but a grade_id: collect.sanitize), so no student text is shown as grader text
+        cells.insert(0, nbformat.v4.new_markdown_cell(text, metadata={GRADER_NOTES: True}))
     out = nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
     return out
 
 
+GRADER_NOTES = "rnnscratch_grader_notes"
+
+
 def _with_output(cell, text: str | None):
-    """A clean copy of a student's cell, showing what it printed (and why it failed)."""
+    """A clean copy of a student's cell, showing what it printed (and why it failed); a
+    markdown or raw cell's HTML is sanitised (no scripts, no remote images)."""
     cell = _clean(cell)
+    if cell.cell_type in ("markdown", "raw"):
+        cell.source = markdown_source(cell.source)
+        cell.pop("attachments", None)
+        if cell.source.lstrip().startswith("**Grader notes**"):  # not the grader's
+            cell.source = "*(written by the student:)*\n\n" + cell.source
     if text and cell.cell_type == "code":
         cell.outputs = [_stream("stdout", text.rstrip("\n") + "\n")]
     return cell
@@ -250,8 +261,12 @@ def write_autograded(
     # what nbgrader's own tools expect beside it (release_feedback needs both)
     for name in ("timestamp.txt", "submission_secret.txt"):
         src = course.submitted / sub.student / sub.assignment / name
-        if src.is_file() and not src.is_symlink() and src.stat().st_size < 4096:
-            shutil.copyfile(src, folder / name)
+        try:
+            data = read_regular(src, 4096)  # never follows a link, never blocks on a FIFO
+        except OSError:
+            continue
+        if len(data) <= 4096:
+            (folder / name).write_bytes(data)
     data = {
         "student": sub.student,
         "assignment": sub.assignment,

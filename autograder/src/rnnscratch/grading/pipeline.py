@@ -9,6 +9,7 @@ what each scored.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnscratch.grading import gradebook as record
-from rnnscratch.grading import isolate, plan, sandbox, source
-from rnnscratch.grading.collect import Submission, collect, students
+from rnnscratch.grading import isolate, plan, sandbox, source, worker
+from rnnscratch.grading.collect import Submission, collect, sanitize, students
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.judge import CellResult, PairResult, judge_all
 
@@ -45,6 +46,16 @@ def release_files(course: Course, aid: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb")
 
 
+def needs_torch(assignment: source.Assignment) -> bool:
+    """Does the assignment's own (non-test) code import torch? Only then is torch visible in
+    the sandbox (a03 packs weights into torch.nn.LSTM); the answer key never is."""
+    pattern = re.compile(r"^\s*(import|from)\s+torch\b", re.M)
+    return any(
+        c.cell_type == "code" and c.role != "test" and pattern.search(c.source)
+        for c in assignment.cells
+    )
+
+
 def _zero(assignment: source.Assignment, why: str) -> list[CellResult]:
     return [
         CellResult(t.grade_id, t.points, 0.0, [PairResult(n, c, False, why) for n, c in t.pairs])
@@ -63,9 +74,13 @@ def _key(cell: plan.PlanCell, index: int) -> str | int:
 def grade_one(course: Course, assignment: source.Assignment, student: str, work: Path) -> dict:
     """Collect, run and judge one submission; returns what ``record`` needs (never raises)."""
     start = time.monotonic()
-    sub = collect(course, assignment.name, student)
-    out = {"sub": sub, "notes": list(sub.notes), "errors": {}, "runs": 0, "log": ""}
+    sub = Submission(student, assignment.name, None)
+    out = {"sub": sub, "notes": [], "errors": {}, "runs": 0, "log": ""}
     try:
+        sub = out["sub"] = collect(course, assignment.name, student)
+        out["notes"] = list(sub.notes)
+        if sub.notebook is not None:
+            out["notes"] += sanitize(sub.notebook, set(assignment.by_id))
         if sub.problem:
             out["results"] = _zero(assignment, f"not graded: {sub.problem}")
         else:
@@ -75,9 +90,15 @@ def grade_one(course: Course, assignment: source.Assignment, student: str, work:
             seed = course.seed(assignment.name, student)
             inputs = isolate.write_inputs(course, pairs, seed, work / "inputs")
             outcome = isolate.run(
-                course, cells, work / "inputs", work, release_files(course, assignment.name)
+                course,
+                cells,
+                work / "inputs",
+                work,
+                release_files(course, assignment.name),
+                needs_torch=needs_torch(assignment),
             )
             out["runs"], out["log"] = outcome.runs, outcome.log
+            out["resources"], out["peak_bytes"] = outcome.resources, outcome.peak_bytes
             for index, text in outcome.cell_output.items():
                 out["errors"][_key(cells[index], index)] = text
             for index, why in {**outcome.cell_errors, **outcome.stopped}.items():
@@ -91,6 +112,7 @@ def grade_one(course: Course, assignment: source.Assignment, student: str, work:
             out["results"] = judge_all(course, assignment, cells, outcome, inputs)
     except Exception as exc:  # noqa: BLE001 - never let one submission stop the class
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        detail = detail[:300]
         sub.problem = f"the grader failed on this submission ({detail}); ask the instructor"
         out["results"] = _zero(assignment, sub.problem)
         out["trace"] = traceback.format_exc()
@@ -120,6 +142,8 @@ def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -
         "runs": out["runs"],
         "log_tail": out["log"][-4000:],  # for the instructor; not shown in the feedback
         "grader_trace": out.get("trace"),
+        "resources": out.get("resources"),
+        "sandbox_peak_bytes": out.get("peak_bytes"),
     }
     record.write_autograded(course, sub, nb, results, extra)
     return Graded(
@@ -134,6 +158,19 @@ def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -
     )
 
 
+def _record_zero(course: Course, assignment: source.Assignment, student: str, why: str, gb):
+    """Last resort when recording failed: a zero with the reason, replacing any older score
+    and autograded notebook (so a stale result never survives a regrade)."""
+    gb.db.rollback()
+    sub = Submission(student, assignment.name, None, problem=why)
+    folder = course.autograded / student / assignment.name
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    shutil.rmtree(folder, ignore_errors=True)
+    out = {"sub": sub, "results": _zero(assignment, why), "notes": [], "errors": {}}
+    return _record(course, assignment, {**out, "seconds": 0.0, "runs": 0, "log": ""}, gb)
+
+
 def autograde(
     course: Course,
     aid: str,
@@ -146,6 +183,10 @@ def autograde(
     broken = sandbox.selftest(course.secret_paths())
     if broken:
         raise RuntimeError(broken)
+    probe, resources = sandbox.cgroup_create(course.limits)
+    if probe is not None:
+        probe.remove()
+    log(f"{aid}: sandbox resources: {resources}")
     record.register(course, assignment)
     course.secret()  # create it before the threads start
     who = only or students(course)
@@ -161,12 +202,18 @@ def autograde(
                 student = futures[future]
                 try:
                     g = _record(course, assignment, future.result(), gb)
-                except Exception as exc:  # noqa: BLE001 - log it, go on with the class
-                    gb.db.rollback()
-                    g = Graded(student, aid, 0.0, assignment.max_auto, f"not recorded: {exc}")
+                except Exception as exc:  # noqa: BLE001 - zero with the reason, go on
+                    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                    why = f"the grader could not record this submission ({detail[:300]})"
+                    try:
+                        g = _record_zero(course, assignment, student, why, gb)
+                    except Exception as again:  # noqa: BLE001 - the gradebook itself failed
+                        gb.db.rollback()
+                        g = Graded(student, aid, 0.0, assignment.max_auto, f"{why}; {again}")
                 graded.append(g)
                 flag = f"  ({g.problem})" if g.problem else ""
                 log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
     finally:
+        worker.close_all()
         shutil.rmtree(root, ignore_errors=True)
     return sorted(graded, key=lambda g: g.student)

@@ -43,8 +43,15 @@ def collect_stats(course: Course, aid: str) -> dict:
     seen = Counter()
     mistakes = Counter()
     problems = Counter()
+    resources = Counter()
     for path in sorted(course.autograded.glob(f"*/{aid}/results.json")):
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError):
+            problems["results.json unreadable"] += 1
+            continue
+        if data.get("resources"):
+            resources[str(data["resources"])] += 1
         if data.get("problem"):
             problems[data["problem"].split(":")[0][:60]] += 1
         for cell in data["cells"]:
@@ -62,6 +69,7 @@ def collect_stats(course: Course, aid: str) -> dict:
         "rates": rates,
         "mistakes": mistakes,
         "problems": problems,
+        "resources": resources,
     }
 
 
@@ -135,6 +143,8 @@ def render(course: Course, aid: str) -> str:
         f"<h1>Class report: {html.escape(aid)}</h1>",
         f"<p>{len(totals)} submissions; mean score {mean:.2f} / {stats['max_score']:g}.</p>",
     ]
+    for how, count in stats.get("resources", {}).items():
+        parts.append(f"<p><b>Sandbox resources</b> ({count} submissions): {html.escape(how)}</p>")
     for title, alt, data in _figures(stats):
         parts.append(f"<h2>{html.escape(title)}</h2>")
         parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')

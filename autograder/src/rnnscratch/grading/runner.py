@@ -1,13 +1,18 @@
 """The program that runs INSIDE the sandbox: execute a plan of cells, record outputs as data.
 
-Usage (done by the grader, never by hand): ``python -I runner.py plan.json PROGRESS_FD``.
+Usage (done by the grader, never by hand):
+``python -I runner.py plan.json PROGRESS_FD OUTPUTS_FD``.
 
 ``plan.json`` lists cells in notebook order. A ``code`` cell is the student's code (or a locked
 cell restored from the source notebook) and is executed with ``exec`` in one shared namespace,
 like a kernel would. A ``record`` cell stands where a test cell was: for each ``(name, case)``
-pair it calls the harness's ``record(name, namespace.get(name), case, record_dir)``, which writes
-the student's output for the trusted side's input file as plain data. No test source and no
-reference value ever enters this process.
+pair it calls the protocol's ``record(name, namespace.get(name), case, record_dir, args,
+adapt)``, which writes the student's output for the trusted side's input file as plain data
+(on a size-limited tmpfs), then frames those files onto the outputs pipe. The protocol is the
+one file ``protocol.py`` beside this one (bound in by the grader): the course package, the
+reference maths, the oracles and the test source never enter this process or its sandbox.
+
+The progress events are advice for the feedback: the grader keeps its own clocks.
 
 Every cell gets a wall-time alarm; its exceptions are reported (type and message) on the
 progress pipe and the run goes on with the next cell, as ``nbgrader autograde`` would. The
@@ -15,7 +20,7 @@ grader outside enforces the same limit again by killing the sandbox, so ignoring
 does not help. This module imports nothing from the grader: it must work as a lone file.
 """
 
-import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -96,11 +101,11 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as f:
         plan = json.load(f)
     progress_fd = int(argv[2])
+    outputs_fd = int(argv[3])
     cap = int(plan.get("output_cap", 65536))
     cell_buffer = [0]
     sys.stdout = _CappedStream(1, cap, cell_buffer)
     sys.stderr = _CappedStream(2, cap, cell_buffer)
-    sys.path[:0] = plan.get("sys_path", [])
     limit = float(plan["cell_seconds"])
     skip = set(plan.get("skip", []))
     record_dir = plan["record_dir"]
@@ -113,8 +118,11 @@ def main(argv):
             pass
 
     signal.signal(signal.SIGALRM, _alarm)
-    harness = importlib.import_module(plan["harness"])
-    record = harness.record
+    spec = importlib.util.spec_from_file_location("rnnscratch_protocol", plan["protocol"])
+    protocol = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(protocol)
+    sys.modules["rnnscratch_protocol"] = protocol
+    functions = plan["functions"]
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     for index, cell in enumerate(plan["cells"]):
         if index in skip:
@@ -135,7 +143,8 @@ def main(argv):
                 for name, case in cell["pairs"]:
                     signal.setitimer(signal.ITIMER_REAL, limit)
                     try:
-                        record(name, namespace.get(name), case, record_dir)
+                        how = functions.get(name) or {"args": []}
+                        protocol.record(name, namespace.get(name), case, record_dir, **how)
                     except BaseException as exc:  # the harness should not raise; be safe
                         report(
                             {
@@ -148,6 +157,7 @@ def main(argv):
                         )
                     finally:
                         signal.setitimer(signal.ITIMER_REAL, 0)
+                protocol.send_outputs(outputs_fd, record_dir, cell["pairs"])
         except BaseException as exc:  # noqa: BLE001 - any failure of student code is data
             error = _describe(exc, limit)
             if isinstance(exc, CellTimeout):
