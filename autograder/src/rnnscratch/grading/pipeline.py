@@ -133,14 +133,40 @@ def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -
     )
 
 
+def grade_each(
+    course: Course, assignment: source.Assignment, who: list[str], jobs: int = 1, client=None
+):
+    """Yield ``(student, result)`` as each submission is graded, ``result()`` giving
+    ``grade_one``'s dict: ``jobs`` sandboxes at a time on this machine, or, given a Dask
+    ``client``, on the cluster's workers (``grading/distributed.py``, imported only then)."""
+    if client is not None:
+        from rnnscratch.grading import distributed
+
+        yield from distributed.grade_all(client, course, assignment, who)
+        return
+    root = Path(tempfile.mkdtemp(prefix="rnnscratch-grading-"))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {
+                pool.submit(grade_one, course, assignment, s, root / f"w{i}"): s
+                for i, s in enumerate(who)
+            }
+            for future in as_completed(futures):
+                yield futures[future], future.result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def autograde(
     course: Course,
     aid: str,
     only: list[str] | None = None,
     jobs: int = 1,
     log=print,
+    client=None,
 ) -> list[Graded]:
-    """Grade every submission of ``aid`` (or only the students in ``only``)."""
+    """Grade every submission of ``aid`` (or only the students in ``only``); ``client``: a
+    Dask client to grade on its cluster instead of ``jobs`` local sandboxes."""
     assignment = source.load(course.source_notebook(aid), aid)
     broken = sandbox.selftest(course.secret_paths())
     if broken:
@@ -149,23 +175,14 @@ def autograde(
     course.secret()  # create it before the threads start
     who = only or students(course)
     graded: list[Graded] = []
-    root = Path(tempfile.mkdtemp(prefix="rnnscratch-grading-"))
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, record.gradebook(course) as gb:
-            futures = {
-                pool.submit(grade_one, course, assignment, s, root / f"w{i}"): s
-                for i, s in enumerate(who)
-            }
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    g = _record(course, assignment, future.result(), gb)
-                except Exception as exc:  # noqa: BLE001 - log it, go on with the class
-                    gb.db.rollback()
-                    g = Graded(student, aid, 0.0, assignment.max_auto, f"not recorded: {exc}")
-                graded.append(g)
-                flag = f"  ({g.problem})" if g.problem else ""
-                log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with record.gradebook(course) as gb:
+        for student, result in grade_each(course, assignment, who, jobs, client):
+            try:
+                g = _record(course, assignment, result(), gb)
+            except Exception as exc:  # noqa: BLE001 - log it, go on with the class
+                gb.db.rollback()
+                g = Graded(student, aid, 0.0, assignment.max_auto, f"not recorded: {exc}")
+            graded.append(g)
+            flag = f"  ({g.problem})" if g.problem else ""
+            log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
     return sorted(graded, key=lambda g: g.student)
