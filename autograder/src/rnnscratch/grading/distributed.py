@@ -327,7 +327,9 @@ def lost(sub: Submission, assignment: source.Assignment, why: str, started: floa
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, KilledWorker):
-        return "the worker grading this submission died twice (the submission was retried once)"
+        n = exc.allowed_failures + 1
+        times = "twice" if n == 2 else f"{n} times"
+        return f"the worker grading this submission died {times} (it was retried on another)"
     if isinstance(exc, SandboxUnavailable):
         return f"no sandbox on the worker ({exc})"
     return f"the grading task failed twice ({type(exc).__name__}: {exc})"
@@ -348,7 +350,7 @@ def grade_all(
     pending = iter(who)
     subs: dict[str, tuple[Submission, float]] = {}
     window = max(1, IN_FLIGHT_PER_THREAD * sum(client.nthreads().values()))
-    running = as_completed(with_results=True, raise_errors=False)
+    running = as_completed(loop=client.loop, with_results=True, raise_errors=False)
 
     def submit_next() -> Iterator[tuple[str, Callable[[], dict]]]:
         """Submit the next gradable submission; yield the ones that need no worker."""
@@ -369,10 +371,11 @@ def grade_all(
         yield from submit_next()
     for future, value in running:
         sub, started = subs.pop(future.key)
-        if isinstance(value, BaseException):
-            out = lost(sub, assignment, _why(value), started)
-        else:
+        if future.status == "finished":
             out = merge(sub, value)
+        else:  # "error": value is (type, exception, traceback); or "cancelled"
+            exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+            out = lost(sub, assignment, _why(exc), started)
         future.release()
         yield sub.student, (lambda out=out: out)
         yield from submit_next()
