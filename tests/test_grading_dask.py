@@ -142,6 +142,37 @@ def test_what_a_worker_receives_has_no_solution_hidden_test_or_secret(local):
     assert kept(job.release.assignment) == kept(assignment)  # what the judging needs is there
 
 
+def test_a_worker_without_a_sandbox_is_refused(client):
+    def poison():
+        distributed.saved = distributed.sandbox_problem
+        distributed.sandbox_problem = lambda: "bubblewrap (bwrap) or prlimit is missing"
+
+    def heal():
+        distributed.sandbox_problem = distributed.saved
+
+    client.run(poison)
+    try:
+        with pytest.raises(RuntimeError, match="cannot run the sandbox.*bwrap"):
+            distributed.check_workers(client)
+    finally:
+        client.run(heal)
+    assert len(distributed.check_workers(client)) == 2
+
+
+def test_cluster_option_is_checked_and_plain_runs_do_not_import_dask(tmp_path, capsys):
+    root = tmp_path / "course"
+    root.mkdir()
+    (root / "solutions").mkdir()
+    status = cli.main(["--course", str(root), "autograde", "--cluster", "local", "x"])
+    assert status == 2 and "local:N" in capsys.readouterr().err
+    code = (
+        "import sys, rnnscratch.grading.__main__, rnnscratch.grading.pipeline\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def _busy_worker(client, timeout: float = 120.0) -> str:
     """Address of a worker that has been grading one submission for a moment."""
     deadline = time.monotonic() + timeout
@@ -208,35 +239,3 @@ def test_a_submission_whose_worker_dies_twice_is_a_zero_with_the_reason(local, c
     assert sum(c.score for c in results["wrong_gate"]["results"]) == (
         local["graded"]["wrong_gate"].score
     )
-    client.wait_for_workers(2, timeout=120)
-
-
-def test_a_worker_without_a_sandbox_is_refused(client):
-    def poison():
-        distributed.saved = distributed.sandbox_problem
-        distributed.sandbox_problem = lambda: "bubblewrap (bwrap) or prlimit is missing"
-
-    def heal():
-        distributed.sandbox_problem = distributed.saved
-
-    client.run(poison)
-    try:
-        with pytest.raises(RuntimeError, match="cannot run the sandbox.*bwrap"):
-            distributed.check_workers(client)
-    finally:
-        client.run(heal)
-    assert len(distributed.check_workers(client)) == 2
-
-
-def test_cluster_option_is_checked_and_plain_runs_do_not_import_dask(tmp_path, capsys):
-    root = tmp_path / "course"
-    root.mkdir()
-    (root / "solutions").mkdir()
-    status = cli.main(["--course", str(root), "autograde", "--cluster", "local", "x"])
-    assert status == 2 and "local:N" in capsys.readouterr().err
-    code = (
-        "import sys, rnnscratch.grading.__main__, rnnscratch.grading.pipeline\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

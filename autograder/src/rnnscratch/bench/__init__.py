@@ -4,4 +4,4 @@ Each section is a module here with a `main(argv)` function; `python -m rnnscratc
 runs one section, no name runs them all in the order of `SECTIONS`.
 """
 
-SECTIONS = ["book", "lstm", "grading"]
+SECTIONS = ["book", "lstm", "grading", "grading_dask"]

@@ -60,8 +60,6 @@ from rnnscratch.grading.compare import CellResult, PairResult
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.sandbox import Limits
 
-log = logging.getLogger(__name__)
-
 IN_FLIGHT_PER_THREAD = 4  # submissions handed to the scheduler at a time, per worker thread
 WORKER_WAIT = 60.0  # seconds to wait for a first worker on a running scheduler
 

@@ -1,10 +1,11 @@
 """Autograde a class: collect -> run in isolation -> compare -> record, for every student.
 
-Submissions run in parallel (``jobs`` sandboxes at a time); judging happens in this trusted
-process and the gradebook is written by one thread only. Anything that goes wrong with one
-submission (including a bug in the grader) is caught, scored zero with the reason, and the run
-goes on: the exit status says whether every submission could be graded, the gradebook says
-what each scored.
+Submissions run in parallel (``jobs`` sandboxes at a time, or one task per submission on the
+workers of a Dask cluster: ``grading/distributed.py``); judging happens in a trusted process
+(this one, or the worker's) and the gradebook is written by one thread of this process only.
+Anything that goes wrong with one submission (including a bug in the grader) is caught, scored
+zero with the reason, and the run goes on: the exit status says whether every submission could
+be graded, the gradebook says what each scored.
 """
 
 from __future__ import annotations
