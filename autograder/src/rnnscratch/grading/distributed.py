@@ -60,7 +60,9 @@ from rnnscratch.grading.compare import CellResult, PairResult
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.sandbox import Limits
 
-IN_FLIGHT_PER_THREAD = 4  # submissions handed to the scheduler at a time, per worker thread
+# submissions handed out at a time, per worker thread: one running and one waiting, so a
+# worker never idles between tasks, and few wait behind a submission that runs into its limits
+IN_FLIGHT_PER_THREAD = 2
 WORKER_WAIT = 60.0  # seconds to wait for a first worker on a running scheduler
 
 
