@@ -173,6 +173,17 @@ def test_cluster_option_is_checked_and_plain_runs_do_not_import_dask(tmp_path, c
     assert out.stdout.strip() == "[]"
 
 
+def test_the_command_line_grades_on_a_running_scheduler(local, client, tmp_path, capsys):
+    course = _copy(local, tmp_path / "course", ["correct", "wrong_gate"])
+    aid, address = local["aid"], client.scheduler.address
+    argv = ["--course", str(course.root), "autograde", aid, "--scheduler", address]
+    assert cli.main(argv) == 0
+    assert "2 submissions graded" in capsys.readouterr().out
+    assert _verdicts(course, aid) == {
+        s: v for s, v in _verdicts(local["course"], aid).items() if s in ("correct", "wrong_gate")
+    }
+
+
 def _busy_worker(client, timeout: float = 120.0) -> str:
     """Address of a worker that has been grading one submission for a moment."""
     deadline = time.monotonic() + timeout

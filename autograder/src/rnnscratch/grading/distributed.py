@@ -38,6 +38,7 @@ a worker that cannot; :func:`connect` refuses to grade when a connected worker f
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -50,7 +51,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from distributed import Client, LocalCluster, as_completed
+from distributed import Client, LocalCluster, Nanny, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.scheduler import KilledWorker
 
@@ -195,14 +196,19 @@ def grade_remote(job: Job) -> dict:
     }
 
 
-def dask_setup(worker) -> None:
-    """``dask worker --preload rnnscratch.grading.distributed``: refuse to start without a
-    working sandbox (the error is the worker's last log line)."""
+def dask_setup(server) -> None:
+    """``dask worker --preload-nanny rnnscratch.grading.distributed``: on a machine without a
+    working sandbox the nanny logs why and shuts down, so the worker never starts. (Dask only
+    logs a failing preload; as a worker ``--preload`` the worker process closes, but its nanny
+    starts it again.)"""
     problem = sandbox_problem()
     if problem:
-        raise SandboxUnavailable(
-            f"this machine cannot grade: {problem}. Install bubblewrap and allow user namespaces."
-        )
+        why = f"this machine cannot grade: {problem}. Install bubblewrap, allow user namespaces."
+        if isinstance(server, Nanny):
+            server.loop.add_callback(server.close, reason=f"rnnscratch: {why}")
+        else:
+            server.loop.add_callback(server.close, reason=f"rnnscratch: {why}", nanny=True)
+        raise SandboxUnavailable(why)
 
 
 class SandboxCheck(WorkerPlugin):
@@ -219,8 +225,16 @@ class SandboxCheck(WorkerPlugin):
             worker_ready(self.harness)
         except SandboxUnavailable as exc:
             logging.getLogger("distributed.worker").error("refusing to grade: %s", exc)
-            worker.loop.add_callback(worker.close, reason=f"rnnscratch: {exc}", nanny=True)
+            worker.loop.add_callback(_refuse, worker, f"rnnscratch: {exc}")
             raise
+
+
+async def _refuse(worker, why: str) -> None:
+    """Shut a worker down for good: its nanny first, so that it does not start it again."""
+    if worker.nanny:
+        with contextlib.suppress(Exception):
+            await worker.rpc(worker.nanny).terminate(reason=why)
+    await worker.close(reason=why, nanny=False)
 
 
 # --- the coordinator side ---------------------------------------------------------------------
