@@ -31,9 +31,10 @@ if that one dies too, the submission is recorded as a zero with the reason, and
 once (``retries=1``) and likewise recorded with the reason if it fails again.
 
 Every worker must be able to run the sandbox: :class:`SandboxCheck` (a worker plugin, also
-applied to workers that join later) runs the sandbox self-test when a worker starts and closes
-a worker that cannot; :func:`connect` refuses to grade when a connected worker fails it.
-``dask worker --preload rnnscratch.grading.distributed`` makes a worker refuse to start at all.
+applied to workers that join later) runs the sandbox self-test when a worker starts and shuts
+down a worker that cannot, nanny and all; :func:`connect` refuses to grade when a connected
+worker fails it. ``dask worker --preload-nanny rnnscratch.grading.distributed`` makes a worker
+refuse to start at all.
 """
 
 from __future__ import annotations
