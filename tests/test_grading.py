@@ -79,8 +79,9 @@ class Listener:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grade the whole fixture class once; the tests below inspect the result."""
+def graded(tmp_path_factory, graded_classes):
+    """Grade the whole fixture class once; the tests below (and test_grading_dask.py) inspect
+    the result."""
     root = tmp_path_factory.mktemp("course")
     aid = classroom.make_course(root)
     course = Course(root, limits=LIMITS)
@@ -96,7 +97,7 @@ def graded(tmp_path_factory):
     graded = pipeline.autograde(course, aid, jobs=2, log=lines.append)
     listener.close()
     feedback.write(course, aid)
-    return {
+    graded_classes["local"] = {
         "course": course,
         "aid": aid,
         "expect": expect,
@@ -107,6 +108,7 @@ def graded(tmp_path_factory):
         "assignment": source.load(course.source_notebook(aid), aid),
         "log": lines,
     }
+    return graded_classes["local"]
 
 
 def _scores(course: Course, aid: str) -> dict[str, dict[str, float | None]]:

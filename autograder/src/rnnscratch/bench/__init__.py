@@ -6,4 +6,4 @@ runs one section, no name runs them all in the order of `SECTIONS`.
 May import: anything in the course (it measures the other rooms; nothing imports it).
 """
 
-SECTIONS = ["book", "lstm", "grading", "attacks", "feedback"]
+SECTIONS = ["book", "lstm", "grading", "grading_dask", "attacks", "feedback"]

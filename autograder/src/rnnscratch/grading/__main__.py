@@ -90,10 +90,26 @@ def cmd_collect(args) -> int:
 
 def cmd_autograde(args) -> int:
     course = _course(args)
+    scheduler, cluster = getattr(args, "scheduler", None), getattr(args, "cluster", None)
+    if scheduler or cluster:  # Dask is imported only here: plain runs pay nothing for it
+        from rnnscratch.grading import distributed
+
+        try:
+            with distributed.connect(scheduler, cluster, course) as client:
+                return _autograde(args, course, client)
+        except (RuntimeError, ValueError, OSError) as exc:
+            print(f"autograde stopped before grading anyone: {exc}", file=sys.stderr)
+            return 2
+    return _autograde(args, course, None)
+
+
+def _autograde(args, course: Course, client) -> int:
     for aid in _submitted(course, _aids(course, args.assignment)):
         start = time.perf_counter()
         try:
-            graded = pipeline.autograde(course, aid, only=args.student or None, jobs=args.jobs)
+            graded = pipeline.autograde(
+                course, aid, only=args.student or None, jobs=args.jobs, client=client
+            )
         except RuntimeError as exc:
             print(f"autograde stopped before grading anyone: {exc}", file=sys.stderr)
             return 2
@@ -203,6 +219,18 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--student", action="append", default=[], help="only this student (repeat)")
     s.add_argument("--jobs", type=int, default=2, help="sandboxes at a time (default 2)")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the workers of a running Dask scheduler, e.g. tcp://host:8786 "
+        "(--jobs is then ignored)",
+    )
+    where.add_argument(
+        "--cluster",
+        metavar="local:N",
+        help="grade on a Dask LocalCluster of N worker processes started for this run",
+    )
     s.add_argument("--cell-timeout", type=float, help="wall seconds per cell (default 30)")
     s.add_argument("--memory-mb", type=int, help="address-space limit (default 4096)")
     s = add(

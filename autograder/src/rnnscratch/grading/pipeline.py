@@ -1,10 +1,11 @@
 """Autograde a class: collect -> run in isolation -> compare -> record, for every student.
 
-Submissions run in parallel (``jobs`` sandboxes at a time); judging happens in this trusted
-process and the gradebook is written by one thread only. Anything that goes wrong with one
-submission (including a bug in the grader) is caught, scored zero with the reason, and the run
-goes on: the exit status says whether every submission could be graded, the gradebook says
-what each scored.
+Submissions run in parallel (``jobs`` sandboxes at a time, or one task per submission on the
+workers of a Dask cluster: ``grading/distributed.py``); judging happens in a trusted process
+(this one, or the worker's) and the gradebook is written by one thread of this process only.
+Anything that goes wrong with one submission (including a bug in the grader) is caught, scored
+zero with the reason, and the run goes on: the exit status says whether every submission could
+be graded, the gradebook says what each scored.
 """
 
 from __future__ import annotations
@@ -171,14 +172,40 @@ def _record_zero(course: Course, assignment: source.Assignment, student: str, wh
     return _record(course, assignment, {**out, "seconds": 0.0, "runs": 0, "log": ""}, gb)
 
 
+def grade_each(
+    course: Course, assignment: source.Assignment, who: list[str], jobs: int = 1, client=None
+):
+    """Yield ``(student, result)`` as each submission is graded, ``result()`` giving
+    ``grade_one``'s dict: ``jobs`` sandboxes at a time on this machine, or, given a Dask
+    ``client``, on the cluster's workers (``grading/distributed.py``, imported only then)."""
+    if client is not None:
+        from rnnscratch.grading import distributed
+
+        yield from distributed.grade_all(client, course, assignment, who)
+        return
+    root = Path(tempfile.mkdtemp(prefix="rnnscratch-grading-"))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {
+                pool.submit(grade_one, course, assignment, s, root / f"w{i}"): s
+                for i, s in enumerate(who)
+            }
+            for future in as_completed(futures):
+                yield futures[future], future.result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def autograde(
     course: Course,
     aid: str,
     only: list[str] | None = None,
     jobs: int = 1,
     log=print,
+    client=None,
 ) -> list[Graded]:
-    """Grade every submission of ``aid`` (or only the students in ``only``)."""
+    """Grade every submission of ``aid`` (or only the students in ``only``); ``client``: a
+    Dask client to grade on its cluster instead of ``jobs`` local sandboxes."""
     assignment = source.load(course.source_notebook(aid), aid)
     broken = sandbox.selftest(course.secret_paths())
     if broken:
@@ -191,17 +218,11 @@ def autograde(
     course.secret()  # create it before the threads start
     who = only or students(course)
     graded: list[Graded] = []
-    root = Path(tempfile.mkdtemp(prefix="rnnscratch-grading-"))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, record.gradebook(course) as gb:
-            futures = {
-                pool.submit(grade_one, course, assignment, s, root / f"w{i}"): s
-                for i, s in enumerate(who)
-            }
-            for future in as_completed(futures):
-                student = futures[future]
+        with record.gradebook(course) as gb:
+            for student, result in grade_each(course, assignment, who, jobs, client):
                 try:
-                    g = _record(course, assignment, future.result(), gb)
+                    g = _record(course, assignment, result(), gb)
                 except Exception as exc:  # noqa: BLE001 - zero with the reason, go on
                     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                     why = f"the grader could not record this submission ({detail[:300]})"
@@ -215,5 +236,4 @@ def autograde(
                 log(f"{aid} {g.student:>14}: {g.score:g}/{g.max_auto:g} in {g.seconds:.1f} s{flag}")
     finally:
         worker.close_all()
-        shutil.rmtree(root, ignore_errors=True)
     return sorted(graded, key=lambda g: g.student)
