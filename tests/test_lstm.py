@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from rnnscratch.checks import assert_close
 from rnnscratch.models import lstm
@@ -142,3 +143,24 @@ def test_swapped_gates_are_detected():
     ref_hs, _, _ = olstm.torch_lstm_forward(xs, h0, c0, p)
     with pytest.raises(AssertionError):
         assert_close("hs", hs, ref_hs, **REFERENCE)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_state_jacobian_matches_autograd(shape):
+
+    _, p, xs, h0, c0 = make(*shape)
+    x = xs[0]
+    H = h0.shape[1]
+    J = lstm.lstm_state_jacobian(x, h0, c0, p)
+    cell = torch.nn.LSTMCell(x.shape[1], H, dtype=torch.float64)
+    cell.load_state_dict({k.removesuffix("_l0"): v for k, v in lstm_params_to_torch(p).items()})
+    for b in range(x.shape[0]):
+        xb = torch.from_numpy(x[b : b + 1])
+
+        def step(state, xb=xb):
+            h, c = cell(xb, (state[None, :H], state[None, H:]))
+            return torch.cat([h[0], c[0]])
+
+        state = torch.from_numpy(np.concatenate([h0[b], c0[b]]))
+        ref = torch.autograd.functional.jacobian(step, state).numpy()
+        assert_close(f"state Jacobian, example {b}", J[b], ref, **REFERENCE)

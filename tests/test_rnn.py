@@ -159,6 +159,29 @@ def test_truncation_actually_drops_long_range_terms():
     assert np.abs(cut["dh0"]).max() > 0  # the terms at t = 0, 1 still reach h0
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("T,B,D,H", [(1, 2, 3, 4), (6, 1, 2, 3), (9, 3, 4, 5)])
+def test_chunked_bptt_matches_detached_autograd(T, B, D, H, k):
+    p = make_problem(8 + T + 10 * B + 100 * k, T, B, D, H, scale=2.0)
+    hs = rnn.rnn_forward(p["xs"], p["h0"], *weights(p))
+    ours = rnn.rnn_backward_chunked(p["dhs"], p["xs"], p["h0"], hs, p["W_ih"], p["W_hh"], k)
+    ref = oracle.rnn_forward_backward_chunked(p["dhs"], p["xs"], p["h0"], *weights(p), chunk=k)
+    for name in GRAD_NAMES:
+        close(f"{name} (chunk={k})", ours[name], ref[name])
+
+
+def test_chunked_bptt_differs_from_the_per_term_window_but_agrees_at_k_ge_T():
+    p = make_problem(9, 8, 2, 3, 4, scale=3.0)
+    hs = rnn.rnn_forward(p["xs"], p["h0"], *weights(p))
+    args = (p["dhs"], p["xs"], p["h0"], hs, p["W_ih"], p["W_hh"])
+    chunked, window = rnn.rnn_backward_chunked(*args, 3), rnn.rnn_backward(*args, truncate=3)
+    assert np.abs(chunked["dW_hh"] - window["dW_hh"]).max() > 1e-3
+    for name in GRAD_NAMES:
+        close(name, rnn.rnn_backward_chunked(*args, 8)[name], rnn.rnn_backward(*args)[name])
+    with pytest.raises(ValueError):
+        rnn.rnn_backward_chunked(*args, 0)
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5])
 def test_truncate_rejects_bad_values(bad):
     p = make_problem(7, 3, 1, 2, 2)

@@ -154,3 +154,23 @@ def test_gated_rnn_forget_bias_and_rnn_kind():
             getattr(ref, f"weight_{name}_l0").copy_(lin.weight)
             getattr(ref, f"bias_{name}_l0").copy_(lin.bias)
         assert_close("rnn hs", rnn(xs)[1], ref(xs)[0], **REFERENCE)
+
+
+@pytest.mark.parametrize("kind", ["gru", "gru_cho"])
+def test_gated_rnn_gru_kinds_match_the_reference(kind):
+    from rnnscratch.experiments.gate_experiments import GatedRNN
+    from rnnscratch.models import gru
+
+    model = GatedRNN(kind, 2, 3).double()
+    xs = np.random.default_rng(3).normal(size=(5, 4, 2))
+    H = 3
+    p = {}
+    for src, lin in (("i", model.ih), ("h", model.hh)):
+        for k, gate in enumerate("rzn"):
+            p[f"W_{src}{gate}"] = lin.weight.detach().numpy()[k * H : (k + 1) * H]
+            p[f"b_{src}{gate}"] = lin.bias.detach().numpy()[k * H : (k + 1) * H]
+    h0 = np.zeros((4, H))
+    ref = gru.gru_forward(xs, h0, p) if kind == "gru" else gru.cho_gru_forward(xs, h0, p)
+    with torch.no_grad():
+        _, hs = model(torch.tensor(xs))
+    assert_close(f"{kind} hs", hs, ref, **REFERENCE)

@@ -4,7 +4,9 @@
   shows only noise; after T steps the model must say which bit it saw. Guessing scores 50 %.
 - `GatedRNN`: a one-layer LSTM-family model written step by step in torch, in three kinds:
   "standard" (as nn.LSTM), "peephole" (Gers & Schmidhuber 2000) and "coupled" (i = 1 - f);
-  or "rnn" (tanh RNN) for comparison. Gate order and initialisation follow nn.LSTM.
+  or "rnn" (tanh RNN) for comparison; or "gru" (PyTorch's GRU, reset after the recurrent
+  matmul) and "gru_cho" (Cho et al.'s, reset before it). Gate order and initialisation follow
+  nn.LSTM (i, f, g, o) and nn.GRU (r, z, n).
 - `run_recall`: train one model on the task for a fixed number of Adam steps (deterministic),
   return its final loss and accuracy on a held-out batch.
 - `input_gradient_norms`: ||dLoss/dx_t|| for a loss on the last hidden state only, per step.
@@ -22,6 +24,7 @@ from rnnscratch.experiments.train import train
 from rnnscratch.seed import set_seed
 
 KINDS = ("standard", "peephole", "coupled")
+GRU_KINDS = ("gru", "gru_cho")
 
 
 def recall_batch(T: int, B: int, rng: np.random.Generator, noise: float = 1.0):
@@ -41,7 +44,7 @@ def recall_batch(T: int, B: int, rng: np.random.Generator, noise: float = 1.0):
 class GatedRNN(nn.Module):
     """An LSTM variant (or a plain tanh RNN) over time-major inputs, with a linear readout.
 
-    kind: "standard", "peephole", "coupled" or "rnn"
+    kind: "standard", "peephole", "coupled", "rnn", "gru" or "gru_cho"
     D: int input size, H: int hidden size
     forget_bias: float | None  if given, b_if + b_hf starts at this value (b_hf = 0)
     forward(xs (T, B, D)) -> (logits (B,) from the last hidden state, hs (T, B, H))
@@ -49,10 +52,10 @@ class GatedRNN(nn.Module):
 
     def __init__(self, kind: str, D: int, H: int, forget_bias: float | None = None):
         super().__init__()
-        if kind not in (*KINDS, "rnn"):
+        if kind not in (*KINDS, *GRU_KINDS, "rnn"):
             raise ValueError(f"unknown kind {kind!r}")
         self.kind, self.H = kind, H
-        n = 1 if kind == "rnn" else 4
+        n = 1 if kind == "rnn" else 3 if kind in GRU_KINDS else 4
         self.ih = nn.Linear(D, n * H)  # rows i, f, g, o as nn.LSTM's weight_ih_l0
         self.hh = nn.Linear(H, n * H)
         k = 1.0 / math.sqrt(H)
@@ -60,7 +63,7 @@ class GatedRNN(nn.Module):
             nn.init.uniform_(param, -k, k)  # nn.LSTM's default initialisation
         if kind == "peephole":
             self.peep = nn.Parameter(torch.empty(3, H).uniform_(-k, k))  # w_ci, w_cf, w_co
-        if forget_bias is not None and kind != "rnn":
+        if forget_bias is not None and kind in KINDS:
             with torch.no_grad():
                 self.ih.bias[H : 2 * H] = forget_bias
                 self.hh.bias[H : 2 * H] = 0.0
@@ -79,6 +82,10 @@ class GatedRNN(nn.Module):
                 h = torch.tanh(a)
                 hs.append(h)
                 continue
+            if self.kind in GRU_KINDS:
+                h = self._gru_step(x_proj[t], h)
+                hs.append(h)
+                continue
             ai, af, ag, ao = a.split(H, dim=1)
             if self.kind == "peephole":
                 ai = ai + self.peep[0] * c
@@ -92,6 +99,20 @@ class GatedRNN(nn.Module):
             hs.append(h)
         hs = torch.stack(hs)
         return self.readout(hs[-1])[:, 0], hs
+
+    def _gru_step(self, x_proj, h):
+        """One GRU step (eq-gru-r ... eq-gru-h); x_proj: (B, 3H) input projections r, z, n."""
+        H = self.H
+        xr, xz, xn = x_proj.split(H, dim=1)
+        hr, hz, hn = self.hh(h).split(H, dim=1)
+        r = torch.sigmoid(xr + hr)
+        z = torch.sigmoid(xz + hz)
+        if self.kind == "gru":
+            n = torch.tanh(xn + r * hn)  # reset after the matmul, eq-gru-n
+        else:
+            W_hn, b_hn = self.hh.weight[2 * H :], self.hh.bias[2 * H :]
+            n = torch.tanh(xn + (r * h) @ W_hn.T + b_hn)  # reset before, eq-gru-n-cho
+        return (1 - z) * n + z * h
 
 
 def _loss(model, batch):

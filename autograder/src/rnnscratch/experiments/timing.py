@@ -74,7 +74,9 @@ def lstm_speeds(
 
     T: int steps, B: int batch, H: int hidden size, D: int input size (default H)
     repeat: int  timed repeats per implementation (the best counts)
-    dtype: "float32" or "float64" for the fused numpy and torch passes
+    dtype: "float32" or "float64" for the fused numpy and torch passes. The loop is the
+        float64 reference (its sigmoid computes in float64) whatever `dtype` says, so compare
+        the loop with the others only at dtype="float64".
     implementations: which of "loop", "fused", "torch" to time
     threads: int or None  threads for numpy's BLAS and torch (None: leave the defaults)
     returns dict name -> seconds per forward pass
@@ -113,22 +115,61 @@ def lstm_speeds(
         return {name: best_time(runs[name], repeat=repeat) for name in implementations}
 
 
-def lstm_speed_table(configs, repeat=3, dtype="float32", print_fn=None):
+def lstm_speed_table(
+    configs, repeat=3, dtype="float32", print_fn=None, implementations=IMPLEMENTATIONS
+):
     """`lstm_speeds` for each (T, B, H) in `configs`.
 
     configs: list of (T, B, H) tuples
+    dtype: as in `lstm_speeds`; implementations: which of "loop", "fused", "torch" to time
     print_fn: callable or None  called with a progress line after each configuration
-    returns list of dicts with keys T, B, H, loop, fused, torch (seconds), fused/torch (ratio)
+    returns list of dicts with keys T, B, H, one key per implementation (seconds), and
+        "fused/torch" (ratio) when both were timed
     """
     rows = []
     for T, B, H in configs:
-        row = {"T": T, "B": B, "H": H, **lstm_speeds(T, B, H, repeat=repeat, dtype=dtype)}
-        row["fused/torch"] = row["fused"] / row["torch"]
+        times = lstm_speeds(T, B, H, repeat=repeat, dtype=dtype, implementations=implementations)
+        row = {"T": T, "B": B, "H": H, **times}
+        if "fused" in row and "torch" in row:
+            row["fused/torch"] = row["fused"] / row["torch"]
         rows.append(row)
         if print_fn is not None:
-            print_fn(
-                f"T={T:4d} B={B:3d} H={H:4d}  loop {row['loop'] * 1e3:8.1f} ms  "
-                f"fused {row['fused'] * 1e3:7.1f} ms  torch {row['torch'] * 1e3:7.1f} ms  "
-                f"fused/torch {row['fused/torch']:.2f}"
-            )
+            timed = "  ".join(f"{name} {t * 1e3:8.2f} ms" for name, t in times.items())
+            print_fn(f"T={T:4d} B={B:3d} H={H:4d} {dtype}  {timed}")
     return rows
+
+
+def gru_lstm_step_times(T, B, H, D=None, repeat=3, dtype="float32", threads=1):
+    """Seconds per time step of `torch.nn.GRU` and `torch.nn.LSTM` of the same sizes.
+
+    Times the forward pass alone and forward plus backward (the sum of the outputs as the loss),
+    on the same random inputs, each the best of `repeat`, divided by T.
+
+    T: int steps, B: int batch, H: int hidden size, D: int input size (default H)
+    dtype: "float32" or "float64"; threads: int or None as in `lstm_speeds`
+    returns dict with keys "GRU forward", "LSTM forward", "GRU forward+backward",
+        "LSTM forward+backward" -> seconds per step
+    """
+    import torch
+
+    D = H if D is None else D
+    torch_dtype = getattr(torch, dtype)
+    generator = torch.Generator().manual_seed(0)
+    xs = torch.randn(T, B, D, generator=generator, dtype=torch_dtype)
+    times = {}
+    with limit_threads(threads) if threads else contextlib.nullcontext():
+        for name, cls in (("GRU", torch.nn.GRU), ("LSTM", torch.nn.LSTM)):
+            torch.manual_seed(0)
+            module = cls(D, H, dtype=torch_dtype)
+
+            def forward(module=module):
+                with torch.no_grad():
+                    module(xs)
+
+            def forward_backward(module=module):
+                module.zero_grad()
+                module(xs)[0].sum().backward()
+
+            times[f"{name} forward"] = best_time(forward, repeat=repeat) / T
+            times[f"{name} forward+backward"] = best_time(forward_backward, repeat=repeat) / T
+    return times

@@ -165,6 +165,42 @@ def lstm_forward_fused(xs, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     return hs, (h, c)
 
 
+def lstm_state_jacobian(x, h_prev, c_prev, p):
+    """Jacobian of one LSTM step's state (h_t, c_t) with respect to (h_{t-1}, c_{t-1}).
+
+    The LSTM's state is the pair (h, c); chaining steps multiplies these 2H x 2H matrices
+    (eq-lstm-state-jacobian). With the gates' pre-activations depending on h_{t-1} only:
+        dc_t/dc_{t-1} = diag(f)
+        dc_t/dh_{t-1} = diag(c_{t-1} f (1-f)) W_hf + diag(g i (1-i)) W_hi + diag(i (1-g^2)) W_hg
+        dh_t/dc_{t-1} = diag(o (1 - tanh^2 c_t)) dc_t/dc_{t-1}
+        dh_t/dh_{t-1} = diag(tanh(c_t) o (1-o)) W_ho + diag(o (1 - tanh^2 c_t)) dc_t/dh_{t-1}
+
+    x: (B, D) input at step t.   h_prev, c_prev: (B, H) the state at step t-1.
+    p: dict of per-gate parameters (see `lstm_cell`).
+    returns: (B, 2H, 2H) J with rows (h_t, c_t) and columns (h_{t-1}, c_{t-1}), in that order:
+        J[b, :H, :H] = dh_t/dh_{t-1}, J[b, :H, H:] = dh_t/dc_{t-1},
+        J[b, H:, :H] = dc_t/dh_{t-1}, J[b, H:, H:] = dc_t/dc_{t-1}.
+    """
+    gates = lstm_gates(x, h_prev, p)
+    i, f, g, o = gates["i"], gates["f"], gates["g"], gates["o"]
+    c = cell_update(f, i, g, c_prev)
+    tanh_c = np.tanh(c)
+    B, H = h_prev.shape
+    dc_dh = (
+        (c_prev * f * (1 - f))[:, :, None] * p["W_hf"]
+        + (g * i * (1 - i))[:, :, None] * p["W_hi"]
+        + (i * (1 - g**2))[:, :, None] * p["W_hg"]
+    )
+    dc_dc = f[:, :, None] * np.eye(H)
+    read = (o * (1 - tanh_c**2))[:, :, None]  # dh_t/dc_t, diagonal
+    J = np.empty((B, 2 * H, 2 * H), dtype=np.result_type(x, h_prev, p["W_hi"]))
+    J[:, :H, :H] = (tanh_c * o * (1 - o))[:, :, None] * p["W_ho"] + read * dc_dh
+    J[:, :H, H:] = read * dc_dc
+    J[:, H:, :H] = dc_dh
+    J[:, H:, H:] = dc_dc
+    return J
+
+
 def lstm_cell_backward(dh, dc, x, h_prev, c_prev, c, gates, p):
     """Gradients of one LSTM step, given the gradients arriving at its outputs.
 

@@ -192,6 +192,48 @@ def rnn_backward(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
     return grads
 
 
+def rnn_backward_chunked(dhs, xs, h0, hs, W_ih, W_hh, chunk):
+    """Chunked truncated BPTT: full BPTT inside chunks of `chunk` steps, the state detached between.
+
+    The stream is cut into chunks of steps [0, k), [k, 2k), ...; the state is carried forward
+    but detached at every chunk boundary (eq-bptt-chunked). So the loss term at step t reaches
+    step s only if s and t lie in the same chunk: the first term of a chunk gets a one-step
+    window and the last a k-step window. Costs O(T) cell backward steps (`rnn_backward` with
+    `truncate=k` gives every term a full k-step window at O(T k)). `chunk >= T` is full BPTT.
+
+    dhs: (T, B, H) dE/dh_t arriving directly at each hidden state from the loss term E_t.
+    xs: (T, B, D) inputs.   h0: (B, H) initial state.   hs: (T, B, H) from `rnn_forward`.
+    W_ih: (H, D), W_hh: (H, H) the forward pass's weights.
+    chunk: int k >= 1, the chunk length.
+    returns: dict with dxs (T, B, D), dh0 (B, H) (only the first chunk reaches h0),
+        dW_ih (H, D), dW_hh (H, H), db_ih (H,), db_hh (H,).
+    """
+    if int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
+    dhs = np.asarray(dhs, dtype=np.float64)
+    T = dhs.shape[0]
+    grads = {
+        "dxs": np.zeros_like(np.asarray(xs, dtype=np.float64)),
+        "dh0": np.zeros_like(np.asarray(h0, dtype=np.float64)),
+        "dW_ih": np.zeros_like(W_ih, dtype=np.float64),
+        "dW_hh": np.zeros_like(W_hh, dtype=np.float64),
+        "db_ih": np.zeros(W_hh.shape[0]),
+        "db_hh": np.zeros(W_hh.shape[0]),
+    }
+    dh_next = np.zeros_like(grads["dh0"])
+    for t in reversed(range(T)):
+        h_prev = h0 if t == 0 else hs[t - 1]
+        g = rnn_cell_backward(dhs[t] + dh_next, xs[t], h_prev, hs[t], W_ih, W_hh)
+        grads["dxs"][t] = g["dx"]
+        for name in ("dW_ih", "dW_hh", "db_ih", "db_hh"):
+            grads[name] += g[name]
+        # eq-bptt-recursion inside a chunk; at a chunk's first step h_{t-1} is detached
+        dh_next = g["dh_prev"] if t % chunk else np.zeros_like(dh_next)
+        if t == 0:
+            grads["dh0"] = g["dh_prev"]
+    return grads
+
+
 def hidden_jacobian(h, W_hh):
     """Jacobian dh_t/dh_{t-1} = diag(1 - h_t**2) W_hh of a tanh RNN step, one per example.
 

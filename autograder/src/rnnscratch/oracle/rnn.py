@@ -153,6 +153,30 @@ def rnn_forward_backward(dhs, xs, h0, W_ih, W_hh, b_ih, b_hh, truncate=None):
     return _np(hs), grads
 
 
+def rnn_forward_backward_chunked(dhs, xs, h0, W_ih, W_hh, b_ih, b_hh, chunk):
+    """BPTT gradients of L = sum_t sum(dhs[t] * h_t) with the state detached every `chunk` steps.
+
+    The usual PyTorch training loop over a stream: run `torch.nn.RNN` on steps [0, k), carry the
+    last state into the next chunk with `.detach()`, and so on; one backward over the summed loss.
+
+    dhs: (T, B, H).   xs: (T, B, D).   h0: (B, H).   chunk: int k >= 1.
+    returns: dict dxs, dh0, dW_ih, dW_hh, db_ih, db_hh (numpy).
+    """
+    rnn = torch_rnn(W_ih, W_hh, b_ih, b_hh)
+    xt, h0t, dht = _t(xs, grad=True), _t(h0, grad=True), _t(dhs)
+    T = xt.shape[0]
+    loss, h = 0.0, h0t[None]
+    for start in range(0, T, chunk):
+        out, h = rnn(xt[start : start + chunk], h)
+        loss = loss + (out * dht[start : start + chunk]).sum()
+        h = h.detach()
+    loss.backward()
+    grads = {"dxs": _np(xt.grad), "dh0": _np(h0t.grad)}
+    for name in PARAM_NAMES:
+        grads["d" + name] = _np(getattr(rnn, TORCH_NAMES[name]).grad)
+    return grads
+
+
 def clip_grad_norm(grads, max_norm):
     """Apply torch.nn.utils.clip_grad_norm_ to tensors carrying `grads`.
 
