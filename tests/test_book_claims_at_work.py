@@ -58,9 +58,7 @@ def test_adding_says_our_threshold_is_twice_as_strict(adding):
 def test_adding_runs_several_seeds_per_cell(adding):
     assert "learned next to nothing" not in adding
     assert "this is one seed" not in adding
-    row = re.search(r"\| 50 \| vanilla RNN \| " + SPREAD, adding)
-    # rendered tables have no pipes: find the row through its cells instead
-    cells = re.search(r"50 vanilla RNN " + SPREAD + " " + SPREAD, adding) if row is None else row
+    cells = re.search(r"50 vanilla RNN " + SPREAD + " " + SPREAD, adding)  # a table row
     assert cells, "no T = 50 vanilla RNN row with 'mean [min, max]' cells in the table"
     mse, lo, hi = (float(cells.group(k)) for k in (1, 2, 3))
     assert lo <= mse <= hi
@@ -91,6 +89,8 @@ def test_adding_verdict_at_T50_follows_the_numbers(adding):
         assert verdict.group(1) == "worse than"
     elif ratio_hi < 0.9995:
         assert verdict.group(1) == "better than"
+    elif ratio_lo < 0.9995 and ratio_hi > 1.0005:  # the seeds disagree
+        assert verdict.group(1) == "no different from"
     # the prose quotes the same mean MSE as the table
     mse = row.group(1)
     assert re.search(r"At \\?\(?T ?= ?50\\?\)? it is " + re.escape(mse), adding), mse
