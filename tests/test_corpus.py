@@ -157,3 +157,128 @@ def test_colour_html_escapes_and_colours():
     assert "&lt;" in html
     assert "rgb(255,0,0)" in html and "rgb(0,0,255)" in html
     assert "<script" not in html
+
+
+# --- names used but never defined, and the other measurements of samples ----------------------
+
+
+def test_undefined_names_counts_reads_without_a_binding():
+    from rnnscratch.experiments.corpus import undefined_names
+
+    src = (
+        "import os\n"
+        "from a.b import c as d\n"
+        "def f(x, *args, key=None, **kw):\n"
+        "    y = g(x) + len(args) + d + os.sep\n"
+        "    for i in range(3):\n"
+        "        y += i\n"
+        "    try:\n"
+        "        pass\n"
+        "    except ValueError as err:\n"
+        "        print(err, self.z)\n"
+        "    return [w for w in y if w > limit], f, kw, key\n"
+    )
+    used, undefined = undefined_names(src)
+    # builtins (len, range, print, ValueError) are neither used-names here nor undefined
+    assert set(used) == {
+        "os",
+        "d",
+        "x",
+        "args",
+        "y",
+        "g",
+        "i",
+        "err",
+        "self",
+        "w",
+        "limit",
+        "f",
+        "kw",
+        "key",
+    }
+    assert undefined == ["g", "limit", "self"]  # attributes (.sep, .z) are not names
+
+
+def test_parse_line_reads_single_lines_and_block_headers():
+    from rnnscratch.experiments.corpus import parse_line
+
+    assert parse_line("        x = f(y)") is not None  # indentation is stripped
+    assert parse_line("def f(x):") is not None  # a header gets a `pass` body
+    assert parse_line("    elif a > b:") is not None  # ...and the `if` it continues
+    assert parse_line("except ValueError as err:") is not None
+    assert parse_line("if self.x = 1") is None  # invalid Python
+    assert parse_line("   # a comment") is None and parse_line("   ") is None
+
+
+def test_undefined_names_falls_back_to_lines_for_broken_code():
+    from rnnscratch.experiments.corpus import undefined_names
+
+    used, undefined = undefined_names("def f(a):\n        return a + b\n  x = (\n")
+    assert used == ["a", "b"] and undefined == ["b"]
+
+
+def test_name_report_measures_every_text_line_by_line():
+    from rnnscratch.experiments.corpus import name_report
+
+    r = name_report(["x = 1\nprint(x, y)\n", "def f(a):\n    return a + b +\n  z"])
+    assert r["n_texts"] == 2
+    # text 1 reads x and y (y undefined); text 2 parses "def f(a):" and "z": reads z (undefined)
+    assert (r["used"], r["undefined"]) == (3, 2)
+    assert r["per_text"][1] == (["z"], ["z"])
+    assert r["share_undefined"] == pytest.approx(2 / 3)
+    assert r["parsed_lines"] == pytest.approx(4 / 5)  # "return a + b +" does not parse
+
+
+def test_repeat_period_finds_the_loop_at_the_end():
+    from rnnscratch.experiments.corpus import repeat_period
+
+    assert repeat_period("abc" + "xy" * 300) == 2
+    assert repeat_period("q" + "    self.x = 1\n" * 40) == len("    self.x = 1\n")
+    assert repeat_period("".join(chr(65 + k % 26) + str(k) for k in range(300))) is None
+    assert repeat_period("short", tail=200) is None
+
+
+def test_code_windows_start_at_top_level_defs():
+    from rnnscratch.experiments.corpus import code_windows
+
+    text = "".join(f"def f{k}():\n    return {k}\n\n" for k in range(10))
+    windows = code_windows(text, 4, 20)
+    assert len(windows) == 4
+    assert all(w.startswith("def f") and len(w) == 20 for w in windows)
+    assert windows[0] != windows[1]
+    assert code_windows("x = 1\n", 3, 5) == []
+
+
+def test_describe_code_counts_what_is_there():
+    from rnnscratch.experiments.corpus import describe_code
+
+    d = describe_code("def f(self):\n    # hi\n    return self.x, 'a'\n\n    (")
+    assert d["lines"] == 5 and d["indented"] == 3 and d["blank"] == 1
+    assert d["def"] == 1 and d["self"] == 1 and d["quotes"] == 2 and d["comments"] == 1
+    assert d["max_line"] == len("    return self.x, 'a'")
+    assert d["open_brackets"] == 1
+
+
+def test_property_verdict_needs_strength_and_a_gap_to_the_control():
+    from rnnscratch.experiments.corpus import property_verdict
+
+    assert property_verdict(0.85, 0.3) == "clearly found"
+    assert property_verdict(-0.85, 0.3) == "clearly found"  # the sign does not matter
+    assert property_verdict(0.5, 0.3) == "weak"  # gap 0.2 but not strong
+    assert property_verdict(0.7, 0.62) == "not found"  # strong, but so is the control
+
+
+def test_argmax_sampling_is_deterministic_and_picks_the_top_character():
+    torch.manual_seed(0)
+    vocab = Vocab()
+    model = CharLSTM(len(vocab), E=8, H=16)
+    a = sample(model, vocab, "def ", 15, temperature=0)
+    b = sample(model, vocab, "def ", 15, temperature=0, generator=torch.Generator().manual_seed(5))
+    assert a == b and len(a) == 15
+    # the first character is the argmax of the model's distribution after the prompt
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(torch.from_numpy(vocab.encode("def "))[:, None])
+    assert a[0] == vocab.chars[int(logits[-1, 0].argmax())]
+    with pytest.raises(ValueError, match="temperature"):
+        sample(model, vocab, "def ", 3, temperature=-1.0)

@@ -201,3 +201,18 @@ def test_training_learns_counting_quickly():
     assert G.accuracy(model, batch) == 1.0
     assert hist.losses[-1] < hist.losses[0]
     assert G.generate(model, grammar, "aaaX") == "aaaXbbb$"
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_train_grammar_can_train_a_gru():
+    grammar = G.state(1, 3)
+    test = G.make_batch(grammar, grammar.batch(np.random.default_rng(1), 64))
+    torch.manual_seed(0)
+    model, _ = G.train_grammar(
+        grammar, 10, np.random.default_rng(0), steps=150, log_every=None, cell="gru"
+    )
+    assert isinstance(model, G.GrammarGRU) and isinstance(model.gru, torch.nn.GRU)
+    assert model(torch.from_numpy(test.xs)).shape == test.xs.shape  # (T, B, V) logits
+    assert G.accuracy(model, test) > 0.9
+    with pytest.raises(ValueError, match="cell must be"):
+        G.train_grammar(grammar, 4, np.random.default_rng(0), steps=1, cell="rnn")

@@ -96,3 +96,17 @@ def test_lstm_forecaster_beats_the_mean_on_a_sine():
     pred = lstm_predict(model, Xva)
     assert rmse(pred, yva) < 0.5 * yva.std()
     assert rmse(pred, yva) == pytest.approx(np.sqrt(hist["val_losses"].min()), rel=1e-4)
+
+
+def test_stocks_csv_loads_monthly_prices():
+    from rnnscratch.experiments.prices import load_stocks
+
+    dates, names, prices = load_stocks()
+    assert prices.shape == (len(dates), len(names)) and len(names) == 10
+    assert "^GSPC" in names and "IBM" in names
+    assert np.all(np.diff(dates).astype(int) > 0)  # strictly in time order
+    gaps = np.diff(dates).astype(int)
+    assert gaps.min() >= 20 and gaps.max() <= 32  # monthly rows only (all-empty rows dropped)
+    assert not np.isnan(prices[:, names.index("^GSPC")]).any()
+    assert np.isnan(prices[0, names.index("GOOGL")])  # listed later: missing, not zero
+    assert np.nanmin(prices) > 0

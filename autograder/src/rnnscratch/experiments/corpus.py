@@ -11,9 +11,13 @@ vocabulary is small and the same on every machine.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import hashlib
 import io
+import keyword
 import math
+import re
 import string
 import sysconfig
 import tokenize
@@ -42,6 +46,13 @@ __all__ = [
     "line_features",
     "best_correlations",
     "colour_html",
+    "parse_line",
+    "undefined_names",
+    "name_report",
+    "repeat_period",
+    "code_windows",
+    "describe_code",
+    "property_verdict",
 ]
 
 UNK = "\x00"
@@ -291,16 +302,22 @@ def sample(
     """Generate `n` characters after `prompt`, drawing from softmax(logits / temperature).
 
     Low temperature sharpens the distribution (safe, repetitive); high flattens it (diverse,
-    more mistakes). returns: the generated text (without the prompt)
+    more mistakes). temperature=0 means argmax (greedy) decoding: always the most likely
+    character, no randomness. returns: the generated text (without the prompt)
     """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
     was_training = model.training
     model.eval()
     x = torch.from_numpy(vocab.encode(prompt))[:, None]  # (T, 1)
     logits, state = model(x)
     out = []
     for _ in range(n):
-        p = torch.softmax(logits[-1, 0] / temperature, dim=-1)
-        c = torch.multinomial(p, 1, generator=generator)
+        if temperature == 0:
+            c = logits[-1, 0].argmax().view(1)  # greedy: the most likely character
+        else:
+            p = torch.softmax(logits[-1, 0] / temperature, dim=-1)
+            c = torch.multinomial(p, 1, generator=generator)
         out.append(int(c))
         logits, state = model(c.view(1, 1), state)
     model.train(was_training)
@@ -435,3 +452,178 @@ def colour_html(text: str, values: np.ndarray, title: str = "") -> str:
     head = f"<div><b>{title}</b></div>" if title else ""
     style = "font-family:monospace;font-size:12px;line-height:1.35;color:#000;"
     return f'{head}<pre style="{style}">' + "".join(parts) + "</pre>"
+
+
+# --- is generated code real code? names used but never defined -------------------------------
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+"""Names Python defines without any code: builtins (`len`, `print`, `ValueError`, ...)."""
+
+
+_HEADER_CONTEXT = {"elif": "if 0: pass\n", "else": "if 0: pass\n", "except": "try: pass\n"}
+_HEADER_CONTEXT["finally"] = _HEADER_CONTEXT["except"]
+
+
+def parse_line(line: str) -> ast.Module | None:
+    """Parse one line of code on its own, or None if Python cannot parse it.
+
+    Indentation is stripped; a block header ("def f(x):", "elif a:", "except E:") gets a `pass`
+    body and, where Python needs one, the statement it continues ("if 0: pass" before "elif").
+    Lines inside multi-line statements or docstrings usually do not parse and are skipped.
+    """
+    s = line.strip()
+    if not s or s.startswith("#"):
+        return None
+    tries = [s]
+    if s.endswith(":"):
+        first = s.split()[0].rstrip(":")
+        tries.append(_HEADER_CONTEXT.get(first, "") + s + " pass")
+    for attempt in tries:
+        try:
+            return ast.parse(attempt)
+        except (SyntaxError, ValueError):  # ValueError: null bytes
+            continue
+    return None
+
+
+def _names(trees) -> tuple[set[str], set[str]]:
+    """(names read, names bound) over ast trees; builtins and keywords are not counted as read."""
+    used, bound = set(), set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, ast.alias):
+                bound.add((node.asname or node.name).split(".")[0])
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                bound.update(node.names)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)
+            elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+                bound.add(node.name)
+    used -= BUILTIN_NAMES | set(keyword.kwlist) | {"__name__", "__file__", "__doc__"}
+    return used, bound
+
+
+def undefined_names(source: str) -> tuple[list[str], list[str]]:
+    """Names that `source` reads but never defines anywhere in it (and that are not builtins).
+
+    source: Python source. If `ast.parse` accepts it whole, that tree is used; otherwise every
+            line is parsed on its own (`parse_line`) and the lines that parse are used, so broken
+            generated code is measured as far as it can be
+    returns: (used, undefined): every distinct name read (ast.Name in Load context), sorted, and
+             the subset that no parsed statement of `source` binds (assignment, for/with/except
+             target, def/class, parameter, import, global, comprehension), sorted. Scope is
+             ignored: a name bound anywhere counts as defined, so the count of undefined names is
+             a lower bound.
+    """
+    try:
+        trees = [ast.parse(source)]
+    except (SyntaxError, ValueError):
+        trees = [t for t in map(parse_line, source.split("\n")) if t is not None]
+    used, bound = _names(trees)
+    return sorted(used), sorted(used - bound)
+
+
+def name_report(texts: list[str]) -> dict:
+    """Count, line by line, the names each text reads and never defines.
+
+    Every text is measured the same way, parsed one line at a time (`parse_line`), so samples
+    that break Python's syntax and windows of real code cut mid-statement are comparable.
+    texts: Python-like source strings (samples, or windows of real code)
+    returns: dict n_texts, parsed_lines (fraction of non-blank lines that parse on their own),
+             used (distinct names read, summed over texts), undefined (likewise, never defined in
+             the same text), share_undefined (undefined / used), per_text (list of (used,
+             undefined) sorted name lists)
+    """
+    per_text, n_lines, n_parsed = [], 0, 0
+    for text in texts:
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        trees = [t for t in map(parse_line, lines) if t is not None]
+        n_lines += len(lines)
+        n_parsed += len(trees)
+        used, bound = _names(trees)
+        per_text.append((sorted(used), sorted(used - bound)))
+    used = sum(len(u) for u, _ in per_text)
+    undefined = sum(len(d) for _, d in per_text)
+    return {
+        "n_texts": len(texts),
+        "parsed_lines": n_parsed / max(n_lines, 1),
+        "used": used,
+        "undefined": undefined,
+        "share_undefined": undefined / max(used, 1),
+        "per_text": per_text,
+    }
+
+
+def repeat_period(text: str, tail: int = 200) -> int | None:
+    """Length of the shortest loop that the end of `text` repeats, or None if there is none.
+
+    returns: the smallest p <= tail with text[-tail:] == text[-tail - p : -p], i.e. the last
+             `tail` characters repeat with period p; None if no such p (or text is too short)
+    """
+    end = text[-tail:]
+    for p in range(1, tail + 1):
+        if len(text) < tail + p:
+            return None
+        if text[-tail - p : -p] == end:
+            return p
+    return None
+
+
+def code_windows(text: str, n: int, length: int, start: str = "def ") -> list[str]:
+    """Up to `n` windows of `length` characters of `text`, each beginning at a top-level `start`.
+
+    Real code cut the way samples are made (a sample starts from the prompt "def " and runs for a
+    fixed number of characters): the control for `name_report`. Windows are taken at evenly
+    spaced matches, in order, so the result is deterministic.
+    returns: list of strings (fewer than n if `text` has fewer matches)
+    """
+    starts = [m.start() + 1 for m in re.finditer("\n" + re.escape(start), text)]
+    starts = [s for s in starts if s + length <= len(text)]
+    if not starts:
+        return []
+    pick = np.unique(np.linspace(0, len(starts) - 1, min(n, len(starts))).round().astype(int))
+    return [text[starts[k] : starts[k] + length] for k in pick]
+
+
+def describe_code(text: str) -> dict:
+    """Countable features of a piece of code, to describe a sample by what it contains.
+
+    returns: dict lines, indented (lines starting with a space), blank, def (lines starting with
+             `def ` after indentation), self (occurrences of `self.`), quotes (' and " characters),
+             comments (lines whose first non-blank is #), max_line (longest line), open_brackets
+             (opened minus closed ([{ over the text)
+    """
+    lines = text.rstrip("\n").split("\n")  # a final newline does not start another line
+    stripped = [ln.lstrip(" ") for ln in lines]
+    return {
+        "lines": len(lines),
+        "indented": sum(1 for ln in lines if ln.startswith(" ") and ln.strip()),
+        "blank": sum(1 for ln in lines if not ln.strip()),
+        "def": sum(1 for ln in stripped if ln.startswith("def ")),
+        "self": text.count("self."),
+        "quotes": text.count("'") + text.count('"'),
+        "comments": sum(1 for ln in stripped if ln.startswith("#")),
+        "max_line": max(len(ln) for ln in lines),
+        "open_brackets": sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}"),
+    }
+
+
+def property_verdict(r: float, r_control: float, strong: float = 0.6, gap: float = 0.2) -> str:
+    """Verdict on a unit found by `best_correlations`, judged against the untrained control.
+
+    r, r_control: the best correlation in the trained network and in the untrained one
+    returns: "clearly found" if |r| >= strong and |r| - |r_control| >= gap; "weak" if the gap is
+             at least gap / 2; otherwise "not found"
+    """
+    lift = abs(r) - abs(r_control)
+    if abs(r) >= strong and lift >= gap:
+        return "clearly found"
+    if lift >= gap / 2:
+        return "weak"
+    return "not found"

@@ -245,6 +245,27 @@ class GrammarLSTM(nn.Module):
         return self.readout(hs)  # (T, B, V) next-character logits
 
 
+class GrammarGRU(nn.Module):
+    """A one-layer nn.GRU with a linear read-out, the GRU twin of `GrammarLSTM`.
+
+    V: int  vocabulary size;  H: int  hidden units.  forward: (T, B, V) -> (T, B, V) logits.
+    The GRU is `self.gru` (an nn.GRU(V, H)), the read-out `self.readout` (nn.Linear(H, V)).
+    """
+
+    def __init__(self, V: int, H: int):
+        super().__init__()
+        self.gru = nn.GRU(V, H)
+        self.readout = nn.Linear(H, V)
+
+    def forward(self, xs: torch.Tensor) -> torch.Tensor:
+        hs, _ = self.gru(xs)  # (T, B, H)
+        return self.readout(hs)  # (T, B, V) next-character logits
+
+
+MODELS = {"lstm": GrammarLSTM, "gru": GrammarGRU}
+"""The cells `train_grammar` can train, by name."""
+
+
 def predict_next(model, batch: Batch) -> np.ndarray:
     """Argmax next-character ids of `model` on `batch`: (T, B) ints."""
     dtype = next(model.parameters()).dtype
@@ -290,8 +311,11 @@ def train_grammar(
     test: Batch | None = None,
     log_every: int | None = 250,
     print_fn=print,
+    cell: str = "lstm",
 ):
     """Train a GrammarLSTM (float32, Adam, clip-norm 1) on fresh random strings of `grammar`.
+
+    cell: "lstm" (GrammarLSTM, the default) or "gru" (GrammarGRU, the same model with a GRU)
 
     The loss is the cross-entropy of every real next character, so the model also learns the
     random parts as well as it can. Seed torch first (rnnscratch.seed.set_seed) for reproducible
@@ -299,7 +323,9 @@ def train_grammar(
     (`experiments.train.train`); progress lines show the fraction of `test` solved as "val".
     returns: (model in eval mode, History)
     """
-    model = GrammarLSTM(grammar.V, H)
+    if cell not in MODELS:
+        raise ValueError(f"cell must be one of {sorted(MODELS)}, got {cell!r}")
+    model = MODELS[cell](grammar.V, H)
     hist = train(
         model,
         next_char_loss,

@@ -1,7 +1,8 @@
 """Forecasting a real price series: data, honest splits, baselines and a many-to-one LSTM.
 
 The data are the daily Google prices that matplotlib ships as sample data (`goog.npz`, read
-through `matplotlib.cbook.get_sample_data`; no download). Everything here respects time:
+through `matplotlib.cbook.get_sample_data`; no download), and the monthly prices of ten stocks
+and indices in its `Stocks.csv`. Everything here respects time:
 
 - the split is chronological (train, then validation, then test; never shuffled across time);
 - the normalisation is fitted on the training period only, then applied unchanged to the rest;
@@ -22,6 +23,7 @@ from rnnscratch.seed import set_seed
 
 __all__ = [
     "load_goog",
+    "load_stocks",
     "chronological_split",
     "Standardiser",
     "make_windows",
@@ -47,6 +49,31 @@ def load_goog() -> tuple[np.ndarray, np.ndarray]:
         data = np.load(data)
     prices = data["price_data"]
     return prices["date"].astype("datetime64[D]"), prices["adj_close"].astype(np.float64)
+
+
+def load_stocks() -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Monthly closing prices of ten stocks and indices since 1990, from matplotlib's `Stocks.csv`.
+
+    Rows in which every price is missing are dropped; a series that starts later (GOOGL in 2004)
+    is NaN before its first price.
+    returns: dates (N,) datetime64[D], names (K,) column names (tickers, "^GSPC" is the S&P 500),
+             prices (N, K) float64 with NaN where a series has no value
+    """
+    from matplotlib import cbook
+
+    path = cbook.get_sample_data("Stocks.csv", asfileobj=False)
+    lines = [ln for ln in open(path, encoding="utf-8").read().splitlines() if ln and ln[0] != "#"]
+    names = lines[0].split(",")[1:]
+    dates, rows = [], []
+    for line in lines[1:]:
+        cells = line.split(",")
+        values = [float(c) if c else np.nan for c in cells[1:]]
+        if len(values) != len(names):
+            raise ValueError(f"Stocks.csv row {cells[0]}: {len(values)} prices, not {len(names)}")
+        if not np.all(np.isnan(values)):
+            dates.append(cells[0])
+            rows.append(values)
+    return np.array(dates, dtype="datetime64[D]"), names, np.array(rows, dtype=np.float64)
 
 
 def chronological_split(n: int, fractions=(0.7, 0.15, 0.15)) -> tuple[slice, slice, slice]:
