@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnnscratch.exercises.protocol import read_regular
 from rnnscratch.grading.course import Course
 
 
@@ -64,26 +65,6 @@ def _kind(path: Path) -> str | None:
     return "not a regular file (a FIFO, socket or device)"
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file, at most ``limit`` + 1 of them; raises OSError for a link,
-    a FIFO, a device or anything else (opened with O_NOFOLLOW | O_NONBLOCK, checked with
-    fstat before reading, so nothing blocks)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        chunks, size = [], 0
-        while size <= limit:
-            data = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not data:
-                break
-            chunks.append(data)
-            size += len(data)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
     """(notebook, None) or (None, reason it cannot be graded)."""
     why = _kind(path)
@@ -92,9 +73,9 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
     try:
         raw = read_regular(path, MAX_NOTEBOOK)
     except OSError as exc:
+        if "larger than" in str(exc):
+            return None, "the submitted notebook is larger than 50 MB"
         return None, f"the file could not be read ({exc.strerror or exc})"
-    if len(raw) > MAX_NOTEBOOK:
-        return None, "the submitted notebook is larger than 50 MB"
     if not raw.strip():
         return None, "the submitted notebook file is empty (0 bytes of notebook)"
     try:

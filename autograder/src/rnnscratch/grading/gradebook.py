@@ -23,7 +23,8 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnscratch.grading.collect import Submission, read_regular
+from rnnscratch.exercises.protocol import read_regular
+from rnnscratch.grading.collect import Submission
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.judge import CellResult
 from rnnscratch.grading.sanitize import markdown_source
@@ -265,8 +266,7 @@ def write_autograded(
             data = read_regular(src, 4096)  # never follows a link, never blocks on a FIFO
         except OSError:
             continue
-        if len(data) <= 4096:
-            (folder / name).write_bytes(data)
+        (folder / name).write_bytes(data)
     data = {
         "student": sub.student,
         "assignment": sub.assignment,
