@@ -27,6 +27,9 @@ from rnnscratch.grading.course import Course
 
 @dataclass
 class Submission:
+    """One student's collected notebook for one assignment (collect -> plan): the parsed
+    notebook, or the reason it cannot be run, and notes the student should read."""
+
     student: str
     assignment: str
     path: Path | None  # the notebook in submitted/ (never written to)

@@ -21,6 +21,9 @@ from rnnscratch.grading.worker import judge_pairs
 
 @dataclass
 class PairResult:
+    """The verdict on one (function, test case) pair (judge -> gradebook, feedback, report):
+    passed or not, the message the student reads and the catalogue key it names."""
+
     name: str
     case: str
     passed: bool
@@ -31,6 +34,9 @@ class PairResult:
 
 @dataclass
 class CellResult:
+    """One graded test cell's score (judge -> gradebook): its points earned only when every
+    pair in it passed."""
+
     grade_id: str
     points: float
     score: float

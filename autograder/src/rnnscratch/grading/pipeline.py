@@ -28,6 +28,9 @@ from rnnscratch.grading.judge import CellResult, PairResult, judge_all
 
 @dataclass
 class Graded:
+    """What the autograde command reports for one submission (gradebook -> log, tests):
+    its automatic score, why it could not be run if so, and what it cost."""
+
     student: str
     assignment: str
     score: float
@@ -73,7 +76,11 @@ def _key(cell: plan.PlanCell, index: int) -> str | int:
 
 
 def grade_one(course: Course, assignment: source.Assignment, student: str, work: Path) -> dict:
-    """Collect, run and judge one submission; returns what ``record`` needs (never raises)."""
+    """Collect, run and judge one submission; returns what ``record`` needs (never raises).
+
+    The result is a plain dict on purpose (``sub``, ``results``, ``notes``, ``errors``,
+    ``runs``, ``log``, ``seconds``, ...): it is what travels back from a Dask worker
+    (``distributed.grade_remote``), so it holds only picklable plain data and dataclasses."""
     start = time.monotonic()
     sub = Submission(student, assignment.name, None)
     out = {"sub": sub, "notes": [], "errors": {}, "runs": 0, "log": ""}

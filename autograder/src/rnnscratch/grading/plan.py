@@ -17,6 +17,10 @@ from rnnscratch.nbmeta import grade_id as _grade_id
 
 @dataclass
 class PlanCell:
+    """One cell the sandbox runs (plan -> isolate -> judge): the student's code, a locked
+    cell restored from the source, or a record cell that replaces a test cell and records
+    the outputs of its (function, case) pairs."""
+
     kind: str  # "code" | "record"
     source: str = ""
     grade_id: str | None = None
