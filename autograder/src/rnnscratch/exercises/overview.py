@@ -5,13 +5,10 @@
 """
 
 import json
-import re
 from pathlib import Path
 
 from rnnscratch import ROOT
-from rnnscratch.nbmeta import nbgrader_meta
-
-_CALL = re.compile(r'^check\("(\w+)", \w+, "(\w+)"\)$', re.MULTILINE)
+from rnnscratch.nbmeta import check_calls, nbgrader_meta
 
 
 def notebook_path(aid: str, root: Path = ROOT) -> Path:
@@ -27,16 +24,16 @@ def cells(aid: str, root: Path = ROOT) -> list[dict]:
         if not meta.get("grade"):
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        visible = source.split("### BEGIN HIDDEN TESTS")[0]
+        code = cell["cell_type"] == "code"
+        visible_calls = check_calls(source.split("### BEGIN HIDDEN TESTS")[0]) if code else []
+        all_calls = check_calls(source) if code else []
         out.append(
             {
                 "grade_id": meta["grade_id"],
-                "kind": "test" if cell["cell_type"] == "code" else "written",
+                "kind": "test" if code else "written",
                 "points": meta["points"],
-                "visible": [case for _, case in _CALL.findall(visible)],
-                "hidden": [case for _, case in _CALL.findall(source)][
-                    len(_CALL.findall(visible)) :
-                ],
+                "visible": [case for _, case in visible_calls],
+                "hidden": [case for _, case in all_calls][len(visible_calls) :],
             }
         )
     return out

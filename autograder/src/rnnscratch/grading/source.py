@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from rnnscratch.nbmeta import nbgrader_meta
+from rnnscratch.nbmeta import check_calls, nbgrader_meta
 
 HIDDEN = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
@@ -75,26 +74,6 @@ def role_of(meta: dict, cell_type: str) -> str:
     if meta.get("locked"):
         return "locked"
     return "plain"
-
-
-def check_calls(source: str) -> list[tuple[str, str]]:
-    """The ``check("<function>", <function>, "<case>")`` calls in a test cell, in order."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise ValueError(f"test cell does not parse: {exc}") from None
-    pairs = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "check"
-            and len(node.args) == 3
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[2], ast.Constant)
-        ):
-            pair = (str(node.args[0].value), str(node.args[2].value))
-            pairs.append((node.lineno, node.col_offset, pair))
-    return [pair for _, _, pair in sorted(pairs)]
 
 
 def strip_hidden(source: str) -> str:
