@@ -329,3 +329,19 @@ def test_autograde_drops_warning_text_from_stderr():
     assert config.OverwriteCells.add_missing_cells is True
     assert config.CourseDirectory.source_directory == "solutions"
     assert config.CourseDirectory.release_directory == "exercises"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_one_release_path_the_graders_student_version_is_the_release(aid):
+    """The grader's in-memory student version (nbgrader's configured preprocessors) has the
+    same cells as the release `make exercises` wrote with generate_assignment."""
+    import nbformat
+
+    from rnnscratch.grading.handout import released_notebook
+
+    ours = released_notebook(_notebook("source", aid))
+    released = nbformat.read(_notebook("release", aid), as_version=4)
+    assert [(c.cell_type, c.source) for c in ours.cells] == [
+        (c.cell_type, c.source) for c in released.cells
+    ]
+    assert [_nbgrader(c) for c in ours.cells] == [_nbgrader(c) for c in released.cells]

@@ -21,6 +21,7 @@ from rnnscratch.exercises.harness import (
 )
 from rnnscratch.exercises.hints import MISTAKES
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
+from rnnscratch.exercises.release import student_version
 from rnnscratch.exercises.spec import Verdict
 
 install_name_error_hint()
@@ -37,4 +38,5 @@ __all__ = [
     "record",
     "reference",
     "save_inputs",
+    "student_version",
 ]

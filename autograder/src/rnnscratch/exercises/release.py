@@ -18,12 +18,7 @@ from rnnscratch.exercises.registry import ASSIGNMENTS
 
 def _config(root: Path, release_dir: Path, db_dir: str):
     """The course's nbgrader_config.py, pointed at `release_dir` and a throw-away gradebook."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
+    config = course_config(root)
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.release_directory = str(release_dir)
     config.CourseDirectory.db_url = f"sqlite:///{db_dir}/gradebook.db"
@@ -31,6 +26,42 @@ def _config(root: Path, release_dir: Path, db_dir: str):
     config.SaveCells.enabled = False  # as `--no-db`: releasing needs no gradebook
     config.GenerateAssignment.no_database = True
     return config
+
+
+def course_config(root: Path = ROOT):
+    """The course's nbgrader configuration, as `nbgrader` itself loads it (nbgrader_config.py)."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (Path(root) / "nbgrader_config.py").is_file():
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
+    return config
+
+
+def student_version(nb, root: Path = ROOT, resources: dict | None = None):
+    """The student version of a source notebook, in memory: `nbgrader generate_assignment`'s
+    own preprocessor list, in its order, each configured from the course's nbgrader_config.py
+    (the one release path: `make exercises`, the grader and the tests all go through it).
+
+    nb: an nbformat notebook (changed in place and returned). resources: with
+    `{"nbgrader": {"db_url", "assignment", "notebook"}}` the cells are also saved in that
+    gradebook (`SaveCells`, as generate_assignment does); without, that step is skipped.
+    """
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.preprocessors import SaveCells
+
+    config = course_config(root)
+    classes = (
+        config.GenerateAssignment.get("preprocessors")
+        or GenerateAssignment.class_traits()["preprocessors"].default()
+    )
+    resources = resources if resources is not None else {}
+    for cls in classes:
+        if cls is SaveCells and "db_url" not in resources.get("nbgrader", {}):
+            continue
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    return nb
 
 
 def generate(assignment: str, release_dir: Path, root: Path = ROOT) -> None:

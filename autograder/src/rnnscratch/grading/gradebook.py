@@ -41,14 +41,10 @@ def gradebook(course: Course) -> Gradebook:
 
 
 def register(course: Course, assignment: Assignment) -> None:
-    """Make sure the gradebook knows the assignment, its notebook and its cells."""
-    from nbgrader.preprocessors import (
-        ClearOutput,
-        ClearSolutions,
-        ComputeChecksums,
-        LockCells,
-        SaveCells,
-    )
+    """Make sure the gradebook knows the assignment, its notebook and its cells (saved by
+    generate_assignment's own configured preprocessors: ``exercises.student_version``)."""
+    from rnnscratch.exercises import student_version
+    from rnnscratch.grading.handout import course_root
 
     with gradebook(course) as gb:
         gb.update_or_create_assignment(assignment.name)
@@ -66,8 +62,7 @@ def register(course: Course, assignment: Assignment) -> None:
             "db_url": course.db_url,
         }
     }
-    for pp in (LockCells(), ClearSolutions(), ClearOutput(), ComputeChecksums(), SaveCells()):
-        nb, resources = pp.preprocess(nb, resources)
+    student_version(nb, course_root(assignment.path), resources)
 
 
 def _timestamp(text: str | None) -> datetime | None:

@@ -2,8 +2,8 @@
 
 ``release(course, aid)`` runs ``nbgrader generate_assignment`` (which also registers the
 assignment's cells in the gradebook); ``released_notebook(path)`` makes the same student
-version in memory (solutions and hidden tests removed, outputs cleared, cells locked), which
-the tests and the demo use to build synthetic submissions.
+version in memory through the same configured preprocessors (``exercises.student_version``:
+one release path), which the judge, the autograded notebooks and the demo use.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from rnnscratch import ROOT
+from rnnscratch.exercises import student_version
 from rnnscratch.grading.course import Course
 
 
@@ -31,28 +33,15 @@ _CACHE: dict = {}
 
 
 def _release(source_path: Path):
-    from nbgrader.preprocessors import (
-        ClearHiddenTests,
-        ClearMarkScheme,
-        ClearOutput,
-        ClearSolutions,
-        ComputeChecksums,
-        LockCells,
-    )
-
     nb = nbformat.read(source_path, as_version=4)
-    resources: dict = {}
-    for pp in (
-        LockCells(),
-        ClearSolutions(),
-        ClearOutput(),
-        ComputeChecksums(),
-        ClearHiddenTests(),
-        ClearMarkScheme(),
-        ComputeChecksums(),
-    ):
-        nb, resources = pp.preprocess(nb, resources)
-    return nb
+    return student_version(nb, course_root(source_path))
+
+
+def course_root(source_path: Path) -> Path:
+    """The course root of ``<root>/<source dir>/<aid>/<aid>.ipynb`` when it has an
+    nbgrader_config.py, else this repository's (synthetic and test courses)."""
+    root = Path(source_path).resolve().parents[2]
+    return root if (root / "nbgrader_config.py").is_file() else ROOT
 
 
 def release(course: Course, aid: str) -> int:
