@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnscratch.booktools import website as site
+from rnnscratch.booktools import website
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-PAGES = site.toc_pages()
-CHAPTERS = site.toc_part_pages("Part")  # Parts I-III: the teaching chapters
+PAGES = website.toc_pages()
+CHAPTERS = website.toc_part_pages("Part")  # Parts I-III: the teaching chapters
 SCREENSHOT_PAGES = ["book/intro.html", "book/recurrence/bptt.html", "book/exercises/index.html"]
 WIDTHS = {"desktop": 1280, "phone": 390}
 PAGE_TIMEOUT = 30  # seconds for one page to load and typeset its math
@@ -157,11 +157,11 @@ return {
 @pytest.fixture(scope="module")
 def html():
     """The built HTML directory; fails (never skips) when the book has not been built."""
-    path = site.html_dir()
+    path = website.html_dir()
     if not (path / "index.html").is_file():
         pytest.fail(
             f"no built book at {path} (no index.html). Build it first: `make book` builds "
-            f"_build/html, or point ${site.HTML_ENV} at another build's html directory.",
+            f"_build/html, or point ${website.HTML_ENV} at another build's html directory.",
             pytrace=False,
         )
     return path
@@ -169,7 +169,7 @@ def html():
 
 @pytest.fixture(scope="module")
 def base_url(html):
-    with site.serve(html) as url:
+    with website.serve(html) as url:
         yield url
 
 
@@ -363,7 +363,7 @@ def test_fits_a_phone_screen(reports, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_internal_links_resolve(html, page):
     assert (html / page).is_file(), f"{page} is in _toc.yml but was not built"
-    broken = site.broken_links(html, page)
+    broken = website.broken_links(html, page)
     assert not broken, f"{page}: broken internal links:\n" + "\n".join(broken)
 
 
@@ -385,7 +385,7 @@ def test_search_finds_forget_gate(browser, base_url):
 
 def test_screenshots(browser, base_url, html):
     """Full-page screenshots at desktop (light and dark theme) and phone widths."""
-    out = site.screenshot_dir(html)
+    out = website.screenshot_dir(html)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     try:

@@ -11,8 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rnnscratch.grading import collect as collect_mod
-from rnnscratch.grading import feedback, pipeline, report, synthetic
-from rnnscratch.grading import handout as release
+from rnnscratch.grading import feedback, handout, pipeline, report, synthetic
 from rnnscratch.grading.course import Course
 
 
@@ -71,7 +70,7 @@ def _graded(course: Course, aids: list[str]) -> list[str]:
 
 def cmd_release(args) -> int:
     course = _course(args)
-    return max((release.release(course, aid) for aid in _aids(course, args.assignment)), default=0)
+    return max((handout.release(course, aid) for aid in _aids(course, args.assignment)), default=0)
 
 
 def cmd_collect(args) -> int:

@@ -1,4 +1,4 @@
-"""Autograde a class: collect -> run in isolation -> compare -> record, for every student.
+"""Autograde a class: collect -> run in isolation -> judge -> gradebook, for every student.
 
 Submissions run in parallel (``jobs`` sandboxes at a time, or one task per submission on the
 workers of a Dask cluster: ``grading/distributed.py``); judging happens in a trusted process
@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnscratch.grading import gradebook as record
-from rnnscratch.grading import isolate, plan, sandbox, source, worker
+from rnnscratch.grading import gradebook, isolate, plan, sandbox, source, worker
 from rnnscratch.grading.collect import Submission, collect, sanitize, students
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.judge import CellResult, PairResult, judge_all
@@ -76,7 +75,7 @@ def _key(cell: plan.PlanCell, index: int) -> str | int:
 
 
 def grade_one(course: Course, assignment: source.Assignment, student: str, work: Path) -> dict:
-    """Collect, run and judge one submission; returns what ``record`` needs (never raises).
+    """Collect, run and judge one submission; returns what ``_record`` needs (never raises).
 
     The result is a plain dict on purpose (``sub``, ``results``, ``notes``, ``errors``,
     ``runs``, ``log``, ``seconds``, ...): it is what travels back from a Dask worker
@@ -133,9 +132,9 @@ def grade_one(course: Course, assignment: source.Assignment, student: str, work:
 def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -> Graded:
     sub: Submission = out["sub"]
     results: list[CellResult] = out["results"]
-    answered = record.answered_cells(assignment, sub.notebook if not sub.problem else None)
-    record.save_scores(course, assignment, sub, results, answered, gb)
-    nb = record.autograded_notebook(
+    answered = gradebook.answered_cells(assignment, sub.notebook if not sub.problem else None)
+    gradebook.save_scores(course, assignment, sub, results, answered, gb)
+    nb = gradebook.autograded_notebook(
         assignment,
         None if sub.problem else sub.notebook,
         results,
@@ -153,7 +152,7 @@ def _record(course: Course, assignment: source.Assignment, out: dict, gb=None) -
         "resources": out.get("resources"),
         "sandbox_peak_bytes": out.get("peak_bytes"),
     }
-    record.write_autograded(course, sub, nb, results, extra)
+    gradebook.write_autograded(course, sub, nb, results, extra)
     return Graded(
         sub.student,
         sub.assignment,
@@ -221,12 +220,12 @@ def autograde(
     if probe is not None:
         probe.remove()
     log(f"{aid}: sandbox resources: {resources}")
-    record.register(course, assignment)
+    gradebook.register(course, assignment)
     course.secret()  # create it before the threads start
     who = only or students(course)
     graded: list[Graded] = []
     try:
-        with record.gradebook(course) as gb:
+        with gradebook.gradebook(course) as gb:
             for student, result in grade_each(course, assignment, who, jobs, client):
                 try:
                     g = _record(course, assignment, result(), gb)
