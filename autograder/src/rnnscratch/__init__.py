@@ -9,17 +9,20 @@ exactly what it may import; ``tests/test_layering.py`` enforces it.
 ``checks``             ``assert_close`` and friends: checks that raise, with shapes, max diff, hint
 ``tolerances``         the named, dtype-aware tolerances (the only place one is written down)
 ``seed``               ``set_seed``: one seed for python, numpy and torch
-``nbmeta``             a notebook cell's nbgrader metadata and grade id, read safely
-``models/``            the reference maths in numpy: ``rnn``, ``lstm``, ``gru``, ``variants``, and
-                       ``params`` (per-gate dicts <-> torch's packed layout); numpy only
+``nbmeta``             a notebook cell's nbgrader metadata, grade id and check calls, read safely
+``models/``            the reference maths in numpy: ``rnn``, ``lstm``, ``gru``, ``variants``,
+                       ``params`` (per-gate dicts <-> torch's packed layout), ``optim``,
+                       ``gru_lm`` (a07's character model); numpy only
 ``oracle/``            the same computations in torch float64 (``rnn``, ``lstm``, ``gru``)
 ``experiments/``       toy tasks, data, training and probing for Parts II-III: ``grammars``,
                        ``adding``, ``prices``, ``corpus``, ``gate_experiments``, ``train``,
                        ``timing``, ``probes`` (looking inside a trained LSTM)
 ``booktools/``         the book's build and figures: ``book`` (strict build), ``website`` (the
                        built HTML), ``sphinxext``, ``plots``, ``diagrams/``
-``exercises/``         the nbgrader exercises' checks: specs per assignment, hints, the harness
-``grading/``           the instructor's sandboxed grader (uses only the exercises' harness)
+``exercises/``         the nbgrader exercises' checks: specs per assignment, hints, the harness,
+                       ``release`` (one release path), ``protocol`` (all the sandbox sees)
+``grading/``           the instructor's sandboxed grader (uses only the exercises' public
+                       interface, harness and protocol); ``distributed``: the same on Dask
 ``bench/``             ``make bench``: performance figures, never timed tests
 =====================  ===========================================================================
 
