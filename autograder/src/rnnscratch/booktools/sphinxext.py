@@ -81,7 +81,8 @@ def offer_notebook_download(app, pagename, templatename, context, doctree) -> No
     sphinx-book-theme copies a MyST page's executed notebook into `_sources/` only while it
     adds launch buttons; with no public repository there are none, so do the copy here.
     """
-    if context.get("ipynb_source") or not str(context.get("sourcename", "")).endswith(".md.txt"):
+    source = str(context.get("sourcename", ""))
+    if context.get("ipynb_source") or not source.endswith((".md", ".md.txt")):
         return
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if not executed.is_file():
