@@ -192,3 +192,24 @@ def test_efficiency_claims(page):
     assert "in one dtype" in text
     ratio = number_after(text, "the GRU needs")
     assert ratio > 0
+
+
+# ------------------------------------------------------------------ variants
+
+
+def test_variant_outcomes_are_counted_not_asserted(page):
+    """'Each run either learns or stays at chance' is said only when the counts show it."""
+    text = page("gates/lstm-variants")
+    match = re.search(
+        r"Each of the (\d+) runs either learns.*?: (\d+) runs\).*?: (\d+) runs\)", text
+    )
+    if match:
+        total, learned, chance = (int(g) for g in match.groups())
+        assert learned + chance == total
+    else:
+        match = re.search(
+            r"Of the (\d+) runs, (\d+) learn .*?, (\d+) stay at chance .*? (\d+) end", text
+        )
+        assert match, "the variants page does not count the runs' outcomes"
+        total, *parts = (int(g) for g in match.groups())
+        assert sum(parts) == total and parts[2] > 0
