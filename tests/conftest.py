@@ -1,7 +1,12 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures; the grading tests' fixture class is importable as ``classroom``."""
+
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grading"))
 
 
 @pytest.fixture

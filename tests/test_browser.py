@@ -15,7 +15,6 @@ Uses the Debian `chromium` and `chromedriver` (`make system-deps`); nothing is d
 """
 
 import base64
-import os
 import time
 from pathlib import Path
 
@@ -25,8 +24,6 @@ import yaml
 from rnnscratch.booktools import website
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PAGES = website.toc_pages()
 CHAPTERS = website.toc_part_pages("Part")  # Parts I-III: the teaching chapters
 SCREENSHOT_PAGES = ["book/intro.html", "book/recurrence/bptt.html", "book/exercises/index.html"]
@@ -176,33 +173,15 @@ def base_url(html):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """One headless Debian Chromium for the whole module (no selenium-manager, no network)."""
-    os.environ.setdefault("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    for binary in (CHROMIUM, CHROMEDRIVER):
+    for binary in (website.CHROMIUM, website.CHROMEDRIVER):
         if not Path(binary).is_file():
             pytest.fail(f"{binary} is missing: run `make system-deps`", pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--window-size={WIDTHS['desktop']},900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(PAGE_TIMEOUT)
-    driver.set_script_timeout(PAGE_TIMEOUT)
+    driver = website.chromium(
+        tmp_path_factory.mktemp("chromium-profile"),
+        (WIDTHS["desktop"], 900),
+        extra=("--hide-scrollbars",),
+        timeout=PAGE_TIMEOUT,
+    )
     yield driver
     driver.quit()
 

@@ -8,7 +8,6 @@ touching the submitted files. Needs bubblewrap (``make system-deps``); runs as r
 
 import hashlib
 import html
-import importlib.util
 import json
 import os
 import socket
@@ -17,7 +16,9 @@ import sys
 import threading
 from pathlib import Path
 
+import classroom
 import pytest
+from classroom import needs_sandbox
 from nbgrader.api import Gradebook
 
 from rnnscratch.grading import __main__ as cli
@@ -27,14 +28,7 @@ from rnnscratch.grading.gradebook import gradebook
 from rnnscratch.grading.sandbox import Limits
 
 HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location("classroom", HERE / "fixtures/grading/classroom.py")
-classroom = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(classroom)
 
-needs_sandbox = pytest.mark.skipif(
-    not sandbox.available() and os.environ.get("CI") != "true",
-    reason="bubblewrap/prlimit missing (make system-deps)",
-)
 # generous time (the machine is shared); 1 GiB of memory for the sandbox as a whole (numpy
 # only: the fixture assignment does not import torch), so three 400 MB children exceed it
 LIMITS = Limits(cell_seconds=15.0, grace_seconds=2.0, total_seconds=150.0, memory_bytes=2**30)

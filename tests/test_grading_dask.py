@@ -8,7 +8,6 @@ a copy of the same submissions and the same course secret, so the hidden inputs 
 and every verdict, not only every score, must match. Needs bubblewrap, like test_grading.py.
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import classroom
 import pytest
 
 from rnnscratch.grading import __main__ as cli
@@ -30,9 +30,6 @@ from rnnscratch.grading.gradebook import gradebook
 from rnnscratch.grading.sandbox import Limits
 
 HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location("classroom", HERE / "fixtures/grading/classroom.py")
-classroom = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(classroom)
 
 pytestmark = pytest.mark.skipif(
     not sandbox.available() and os.environ.get("CI") != "true",

@@ -25,8 +25,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from rnnscratch.grading import sandbox
+from classroom import needs_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = "a01_rnn_forward"
@@ -35,10 +34,6 @@ SKIP_COPY = {".venv", ".git", "_build", ".pytest_cache", ".ruff_cache", "__pycac
 SKIP_COPY |= {"submitted", "autograded", "feedback", "reports", "gradebook.db", "grades.csv"}
 SKIP_COPY |= {".grading-secret", ".ipynb_checkpoints"}
 
-needs_sandbox = pytest.mark.skipif(
-    not sandbox.available() and os.environ.get("CI") != "true",
-    reason="bubblewrap/prlimit missing (make system-deps)",
-)
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 

@@ -7,27 +7,20 @@ statistical and threshold checks (sampler, training) run through the same record
 as every other check. Needs bubblewrap (``make system-deps``).
 """
 
-import importlib.util
 import json
-import os
 from pathlib import Path
 
+import classroom
 import pytest
+from classroom import needs_sandbox
 
-from rnnscratch.grading import pipeline, sandbox, source
+from rnnscratch.grading import pipeline, source
 from rnnscratch.grading.course import Course
 from rnnscratch.grading.gradebook import gradebook
 from rnnscratch.grading.sandbox import Limits
 
 HERE = Path(__file__).parent
-spec = importlib.util.spec_from_file_location("classroom", HERE / "fixtures/grading/classroom.py")
-classroom = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(classroom)
 
-needs_sandbox = pytest.mark.skipif(
-    not sandbox.available() and os.environ.get("CI") != "true",
-    reason="bubblewrap/prlimit missing (make system-deps)",
-)
 LIMITS = Limits(cell_seconds=30.0, grace_seconds=2.0)  # a07 trains for 100 steps in one cell
 
 

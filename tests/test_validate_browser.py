@@ -11,7 +11,6 @@ Uses the Debian `chromium` and `chromedriver` (`make system-deps`); skips when t
 """
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -23,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnscratch.booktools import website
 from rnnscratch.exercises.harness import evaluate, wrap_message
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM, CHROMEDRIVER = website.CHROMIUM, website.CHROMEDRIVER
 AID = "a01_rnn_forward"
 WRONG = (
     "def rnn_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
@@ -110,27 +109,7 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    os.environ.setdefault("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver = website.chromium(tmp_path_factory.mktemp("chromium-profile"), (1280, 1000))
     yield driver
     driver.quit()
 

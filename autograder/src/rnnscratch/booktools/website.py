@@ -172,3 +172,42 @@ def broken_links(html: Path, page: str) -> list[str]:
         elif fragment and path.suffix == ".html" and fragment not in anchors(root, target):
             problems.append(f"{href!r}: no id {fragment!r} in {target}")
     return problems
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+#: headless, offline Debian Chromium: no sandbox (root in CI), and no background connections
+#: (the machine's closed network refuses them, many at a time)
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def chromium(profile: Path, window: tuple[int, int], extra: tuple[str, ...] = (), timeout=30):
+    """A selenium driver for the Debian Chromium (no selenium-manager, nothing downloaded).
+
+    profile: an empty directory for the browser profile; window: (width, height) in pixels.
+    """
+    import os
+
+    os.environ.setdefault("SE_OFFLINE", "true")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, *extra, f"--window-size={window[0]},{window[1]}"):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(timeout)
+    driver.set_script_timeout(timeout)
+    return driver
