@@ -138,6 +138,19 @@ def rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh):
     }
 
 
+def _zero_grads(xs, h0, W_ih, W_hh) -> dict:
+    """Zero gradients, float64, to accumulate into: dxs (T, B, D), dh0 (B, H), dW_ih (H, D),
+    dW_hh (H, H), db_ih (H,), db_hh (H,)."""
+    return {
+        "dxs": np.zeros_like(np.asarray(xs, dtype=np.float64)),
+        "dh0": np.zeros_like(np.asarray(h0, dtype=np.float64)),
+        "dW_ih": np.zeros_like(W_ih, dtype=np.float64),
+        "dW_hh": np.zeros_like(W_hh, dtype=np.float64),
+        "db_ih": np.zeros(W_hh.shape[0]),
+        "db_hh": np.zeros(W_hh.shape[0]),
+    }
+
+
 def rnn_backward(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
     """Backpropagation through time for `rnn_forward`, optionally truncated.
 
@@ -158,14 +171,7 @@ def rnn_backward(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
     T = dhs.shape[0]
     if truncate is not None and (int(truncate) != truncate or truncate < 1):
         raise ValueError(f"truncate must be None or an integer >= 1, got {truncate!r}")
-    grads = {
-        "dxs": np.zeros_like(np.asarray(xs, dtype=np.float64)),
-        "dh0": np.zeros_like(np.asarray(h0, dtype=np.float64)),
-        "dW_ih": np.zeros_like(W_ih, dtype=np.float64),
-        "dW_hh": np.zeros_like(W_hh, dtype=np.float64),
-        "db_ih": np.zeros(W_hh.shape[0]),
-        "db_hh": np.zeros(W_hh.shape[0]),
-    }
+    grads = _zero_grads(xs, h0, W_ih, W_hh)
 
     def step(s, dh):
         """Backward through step s; accumulate its gradients; return dE/dh_{s-1}."""
@@ -212,14 +218,7 @@ def rnn_backward_chunked(dhs, xs, h0, hs, W_ih, W_hh, chunk):
         raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
     dhs = np.asarray(dhs, dtype=np.float64)
     T = dhs.shape[0]
-    grads = {
-        "dxs": np.zeros_like(np.asarray(xs, dtype=np.float64)),
-        "dh0": np.zeros_like(np.asarray(h0, dtype=np.float64)),
-        "dW_ih": np.zeros_like(W_ih, dtype=np.float64),
-        "dW_hh": np.zeros_like(W_hh, dtype=np.float64),
-        "db_ih": np.zeros(W_hh.shape[0]),
-        "db_hh": np.zeros(W_hh.shape[0]),
-    }
+    grads = _zero_grads(xs, h0, W_ih, W_hh)
     dh_next = np.zeros_like(grads["dh0"])
     for t in reversed(range(T)):
         h_prev = h0 if t == 0 else hs[t - 1]
