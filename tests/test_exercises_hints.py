@@ -759,14 +759,47 @@ def adam(p, grads, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **kw):
     t = t + kw.get("shift", 0)
     new_p, new_m, new_v = {}, {}, {}
     for k, g in grads.items():
-        new_m[k] = b1 * m[k] + (1 - b1) * g
-        new_v[k] = b2 * v[k] + (1 - b2) * (np.abs(g) if kw.get("abs") else g * g)
+        w1, w2 = (1.0, 1.0) if kw.get("unweighted") else (1 - b1, 1 - b2)
+        new_m[k] = b1 * m[k] + w1 * g
+        new_v[k] = b2 * v[k] + w2 * (np.abs(g) if kw.get("abs") else g * g)
         mh, vh = new_m[k], new_v[k]
         if not kw.get("no_correction"):
-            mh, vh = mh / (1 - beta1**t), vh / (1 - beta2**t)
-        denom = np.sqrt(vh + eps) if kw.get("eps_inside") else np.sqrt(vh) + eps
+            mh = mh / (1 - beta1**t) if kw.get("only") in (None, "m") else mh
+            vh = vh / (1 - beta2**t) if kw.get("only") in (None, "v") else vh
+        root = vh if kw.get("no_sqrt") else np.sqrt(vh)
+        denom = np.sqrt(vh + eps) if kw.get("eps_inside") else root + eps
         new_p[k] = p[k] + (1 if kw.get("ascent") else -1) * lr * mh / denom
+        if kw.get("store_hats"):
+            new_m[k], new_v[k] = mh, vh
     return new_p, new_m, new_v
+
+
+def output_gate_one_minus_o(dh, c, o):
+    return dh * np.tanh(c) * (1 - o)
+
+
+def forget_gate_times_f_only(dc_t, c_prev, f):
+    return dc_t * c_prev * f
+
+
+def cell_state_dc_prev_o(dh, dc, c, o, f):
+    dc_t = dc + dh * o * (1 - np.tanh(c) ** 2)
+    return dc_t, dc_t * o
+
+
+def lstm_cell_tanh_c_prev(x, h_prev, c_prev, p):
+    gt = lstm.lstm_gates(x, h_prev, p)
+    return gt["o"] * np.tanh(c_prev), gt["f"] * c_prev + gt["i"] * gt["g"]
+
+
+def lstm_forward_stores_h_as_c(xs, h0, c0, p):
+    hs, cs = lstm.lstm_forward(xs, h0, c0, p)
+    return hs, hs.copy()
+
+
+def rnn_backward_dxs_never_filled(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
+    g = rnn.rnn_backward(dhs, xs, h0, hs, W_ih, W_hh, truncate)
+    return g | {"dxs": np.zeros_like(xs)}
 
 
 def wrap_adam(**kw):
@@ -841,6 +874,17 @@ def train_sgd_tiny(P, stream, steps):
 
 WRONG += [
     ("adam_step", "visible", wrap_adam(no_correction=True), "adam_no_bias_correction"),
+    ("adam_step", "visible", wrap_adam(only="m"), "adam_bias_correction_partial"),
+    ("adam_step", "visible", wrap_adam(only="v"), "adam_bias_correction_partial"),
+    ("adam_step", "visible", wrap_adam(unweighted=True), "moment_new_gradient_unweighted"),
+    ("adam_step", "visible", wrap_adam(no_sqrt=True), "adam_sqrt_missing"),
+    ("adam_step", "visible", wrap_adam(store_hats=True), "adam_corrected_moments_stored"),
+    ("output_gate_backward", "visible", output_gate_one_minus_o, "sigmoid_derivative_wrong"),
+    ("forget_gate_backward", "visible", forget_gate_times_f_only, "sigmoid_derivative_wrong"),
+    ("cell_state_backward", "visible", cell_state_dc_prev_o, "forget_gate_not_applied"),
+    ("lstm_cell", "visible", lstm_cell_tanh_c_prev, "c_prev_for_c"),
+    ("lstm_forward", "visible", lstm_forward_stores_h_as_c, "value_in_wrong_place"),
+    ("rnn_backward", "visible", rnn_backward_dxs_never_filled, "output_left_zero"),
     ("adam_step", "visible", wrap_adam(reverse=True), "moment_blend_reversed"),
     ("adam_step", "visible", wrap_adam(abs=True), "adam_v_not_squared"),
     ("adam_step", "visible_eps", wrap_adam(eps_inside=True), "adam_eps_inside_sqrt"),

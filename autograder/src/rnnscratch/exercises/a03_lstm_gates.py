@@ -162,6 +162,7 @@ def _common_variants(fn):
         Variant("activation_missing", fn(cell_tanh=False), "h = o * tanh(c)."),
         Variant("forget_gate_ignored", fn(forget=False)),
         Variant("bias_dropped", fn(bias=False)),
+        Variant("c_prev_for_c", fn(old_c=True)),
     ]
 
 

@@ -108,11 +108,13 @@ def _cell_state_reference(q):
     return _np(c_t.grad), _np(c_prev.grad)
 
 
-def _np_cell_state(q, cell_tanh=True, forget=True, carry=True, swap=False, use_o=True):
+def _np_cell_state(
+    q, cell_tanh=True, forget=True, carry=True, swap=False, use_o=True, prev_gate="f"
+):
     tc = np.tanh(q["c"])
     o = q["o"] if use_o else 1.0
     dc_t = (q["dc"] if carry else 0.0) + q["dh"] * o * ((1 - tc**2) if cell_tanh else 1.0)
-    dc_prev = dc_t * q["f"] if forget else dc_t
+    dc_prev = dc_t * q[prev_gate] if forget else dc_t
     return (dc_prev, dc_t) if swap else (dc_t, dc_prev)
 
 
@@ -129,6 +131,11 @@ CELL_STATE_BACKWARD = Spec(
     variants=[
         Variant("cell_tanh_derivative_missing", lambda q: _np_cell_state(q, cell_tanh=False)),
         Variant("forget_gate_not_applied", lambda q: _np_cell_state(q, forget=False)),
+        Variant(
+            "forget_gate_not_applied",
+            lambda q: _np_cell_state(q, prev_gate="o"),
+            "You multiplied by o; c_t = f * c_prev + i * g, so the factor is f.",
+        ),
         Variant(
             "cell_gradient_not_carried",
             lambda q: _np_cell_state(q, carry=False),
@@ -154,7 +161,21 @@ CELL_STATE_BACKWARD = Spec(
 
 def _sig_d(s, kind):
     again = 1.0 / (1.0 + np.exp(-s))
-    return {"ok": s * (1 - s), "missing": 1.0, "tanh": 1 - s**2, "again": again * (1 - again)}[kind]
+    return {
+        "ok": s * (1 - s),
+        "missing": 1.0,
+        "tanh": 1 - s**2,
+        "again": again * (1 - again),
+        "no_s": 1 - s,
+        "no_1ms": s,
+    }[kind]
+
+
+#: sigmoid'(a) = s * (1 - s) with one of its two factors dropped (a chain-rule factor missing)
+HALF_SIGMOID = (
+    ("no_s", "The factor s of sigmoid' = s * (1 - s) is missing (you multiply by (1 - s) only)."),
+    ("no_1ms", "The factor (1 - s) of sigmoid' = s * (1 - s) is missing (you multiply by s only)."),
+)
 
 
 def _gate_variants(fn, name, other_factor, factor_note):
@@ -166,6 +187,7 @@ def _gate_variants(fn, name, other_factor, factor_note):
         ),
         Variant("chain_factor_missing", fn(factor="one"), factor_note),
         Variant("derivative_of_output", fn(kind="again")),
+        *(Variant("sigmoid_derivative_wrong", fn(kind=k), note) for k, note in HALF_SIGMOID),
     ]
 
 
@@ -249,6 +271,7 @@ OUTPUT_BACKWARD = Spec(
     ),
     variants=[
         *_gate_variants(_fn(_np_output), "o", "c", "do = dh * tanh(c).")[:2],
+        *(Variant("sigmoid_derivative_wrong", _fn(_np_output)(kind=k), n) for k, n in HALF_SIGMOID),
         Variant("derivative_of_output", _fn(_np_output)(kind="again")),
         Variant("output_gate_uses_c", _fn(_np_output)(factor="c")),
         Variant("chain_factor_missing", _fn(_np_output)(factor="one"), "do = dh * tanh(c)."),
@@ -417,7 +440,7 @@ def np_cell_backward(
         if k == "g":
             da[k] = d[k] * ((1 - s**2) if tanh_deriv else 1.0)
         else:
-            da[k] = d[k] * {True: s * (1 - s), False: 1.0, "tanh": 1 - s**2}[sig_deriv]
+            da[k] = d[k] * _sig_d(s, {True: "ok", False: "missing"}.get(sig_deriv, sig_deriv))
     out = {"dx": 0.0, "dh_prev": 0.0, "dc_prev": dc_prev}
     for k in GATES:
         out["dx"] = out["dx"] + da[k] @ p[f"W_i{k}"]
@@ -452,6 +475,7 @@ def _variants(fn):
         Variant("forget_gate_not_applied", fn(forget=False)),
         Variant("sigmoid_derivative_wrong", fn(sig_deriv=False)),
         Variant("sigmoid_derivative_tanh", fn(sig_deriv="tanh")),
+        *(Variant("sigmoid_derivative_wrong", fn(sig_deriv=k), note) for k, note in HALF_SIGMOID),
         Variant(
             "tanh_derivative_missing",
             fn(tanh_deriv=False),

@@ -7,6 +7,7 @@ for the cell and the sequence. The known-wrong variants below are numpy (they ar
 
 import numpy as np
 
+from rnnscratch.exercises.a04_lstm_backward import HALF_SIGMOID
 from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
 from rnnscratch.exercises.plain import group
 from rnnscratch.exercises.spec import Case, Spec, Variant
@@ -241,6 +242,10 @@ def np_gate_backward(
         da = ds * s * (1 - s)
     elif deriv == "tanh":
         da = ds * (1 - s**2)
+    elif deriv == "no_s":
+        da = ds * (1 - s)
+    elif deriv == "no_1ms":
+        da = ds * s
     else:
         da = ds
     Wx, Wh = (W_h, W_x) if swap else (W_x, W_h)
@@ -294,6 +299,7 @@ def _gate_spec(gate, title):
         variants=[
             Variant("sigmoid_derivative_wrong", variant(deriv="missing")),
             Variant("tanh_derivative_for_sigmoid", variant(deriv="tanh")),
+            *(Variant("sigmoid_derivative_wrong", variant(deriv=k), n) for k, n in HALF_SIGMOID),
             Variant("gradient_transposed", variant(dW_t=True)),
             Variant("bias_grad_not_summed", variant(db_sum=False)),
             Variant("weights_swapped", variant(swap=True), f"dx uses {wx}, dh_prev uses {wh}."),
@@ -380,6 +386,7 @@ def _cell_variants(fn):
         Variant("b_hn_grad_not_scaled", fn(cand={"scale_b": False})),
         Variant("reset_not_in_hidden_grads", fn(cand={"scale_hidden": False})),
         Variant("sigmoid_derivative_wrong", fn(gate={"deriv": "missing"})),
+        *(Variant("sigmoid_derivative_wrong", fn(gate={"deriv": k}), n) for k, n in HALF_SIGMOID),
         Variant("gates_swapped", fn(swap=True), "The gradients of r and z are swapped."),
         Variant("bias_grad_not_summed", fn(gate={"db_sum": False}, cand={"db_sum": False})),
     ]

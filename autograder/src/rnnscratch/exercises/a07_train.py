@@ -52,19 +52,39 @@ def _adam_inputs(first=False, fixed=False, tiny_grads=False):
     return make
 
 
-def np_adam(q, *, correct=True, reverse=False, square=True, eps_inside=False, t_shift=0, sign=1):
-    """Numpy Adam step with optional mistakes (a known-wrong variant generator)."""
+def np_adam(
+    q,
+    *,
+    correct=True,
+    reverse=False,
+    square=True,
+    eps_inside=False,
+    t_shift=0,
+    sign=1,
+    blend=True,
+    root=True,
+    hats=False,
+):
+    """Numpy Adam step with optional mistakes (a known-wrong variant generator).
+
+    correct: True, False, or "m" / "v" (only that moment corrected); blend=False drops the
+    (1 - beta) factor of the new gradient; root=False drops the square root; hats=True returns
+    the bias-corrected moments as the new state."""
     p, g, m, v = (group(q, k) for k in ("p", "grads", "m", "v"))
     b1, b2, t = q["beta1"], q["beta2"], q["t"] + t_shift
     new_p, new_m, new_v = {}, {}, {}
     for k in g:
         a1, a2 = ((1 - b1), (1 - b2)) if reverse else (b1, b2)
-        new_m[k] = a1 * m[k] + (1 - a1) * g[k]
-        new_v[k] = a2 * v[k] + (1 - a2) * (g[k] ** 2 if square else np.abs(g[k]))
-        m_hat = new_m[k] / (1 - b1**t) if correct else new_m[k]
-        v_hat = new_v[k] / (1 - b2**t) if correct else new_v[k]
-        denom = np.sqrt(v_hat + q["eps"]) if eps_inside else np.sqrt(v_hat) + q["eps"]
+        w1, w2 = ((1 - a1), (1 - a2)) if blend else (1.0, 1.0)
+        new_m[k] = a1 * m[k] + w1 * g[k]
+        new_v[k] = a2 * v[k] + w2 * (g[k] ** 2 if square else np.abs(g[k]))
+        m_hat = new_m[k] / (1 - b1**t) if correct in (True, "m") else new_m[k]
+        v_hat = new_v[k] / (1 - b2**t) if correct in (True, "v") else new_v[k]
+        r = np.sqrt(v_hat) if root else v_hat
+        denom = np.sqrt(v_hat + q["eps"]) if eps_inside else r + q["eps"]
         new_p[k] = p[k] - sign * q["lr"] * m_hat / denom
+        if hats:
+            new_m[k], new_v[k] = m_hat, v_hat
     return new_p, new_m, new_v
 
 
@@ -105,6 +125,11 @@ ADAM_STEP = Spec(
         Variant("adam_step_count", _adam_variant(t_shift=1)),
         Variant("adam_step_count", _adam_variant(t_shift=-1)),
         Variant("update_sign", _adam_variant(sign=-1)),
+        Variant("adam_bias_correction_partial", _adam_variant(correct="m"), "v is not corrected."),
+        Variant("adam_bias_correction_partial", _adam_variant(correct="v"), "m is not corrected."),
+        Variant("moment_new_gradient_unweighted", _adam_variant(blend=False)),
+        Variant("adam_sqrt_missing", _adam_variant(root=False)),
+        Variant("adam_corrected_moments_stored", _adam_variant(hats=True)),
     ],
 )
 

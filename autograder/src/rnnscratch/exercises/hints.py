@@ -37,6 +37,11 @@ MISTAKES: dict[str, str] = {
     "batch_major": "The layout is batch-major. The course is time-major (T, B, D): the first "
     "axis is time, the second the batch (for torch.nn.LSTM: batch_first=False, the default).",
     "outputs_swapped": "The returned items are in the wrong order: return (h, c), not (c, h).",
+    "output_left_zero": "This output is all zeros: the array was allocated (np.zeros...) but "
+    "never filled, or the value computed for it is not the one returned (check the "
+    "assignment into the buffer, e.g. dxs[t] = ..., inside the loop).",
+    "value_in_wrong_place": "An output holds the values of another output: the wrong "
+    "variable is stored or returned (e.g. cs.append(h) instead of cs.append(c)).",
     "wrong_structure": "The result does not have the expected structure (see the docstring).",
     "missing_keys": "The returned dict is missing keys named in the docstring.",
     "not_an_array": "You returned something that is not a numpy array of numbers.",
@@ -94,6 +99,8 @@ MISTAKES: dict[str, str] = {
     # --- sequences --------------------------------------------------------------------------------
     "h_t_for_h_prev": "The state is not carried from step to step: each step must use the state "
     "the previous step produced (h_{t-1}), not h0, zeros or the step's own output.",
+    "c_prev_for_c": "h uses the previous cell state: compute c = f * c_prev + i * g first, "
+    "then h = o * tanh(c) with that new c (not tanh(c_prev)).",
     "h0_ignored": "The initial state h0 is ignored (the loop starts from zeros).",
     "off_by_one": "The outputs are shifted by one step: hs[t] must be the state *after* "
     "reading xs[t] (h_{t+1} in 1-based terms), not the state before it.",
@@ -244,6 +251,14 @@ MISTAKES.update(
         "adam_eps_inside_sqrt": "eps goes outside the square root: m_hat / (sqrt(v_hat) + eps).",
         "adam_step_count": "The step count is off by one: t is this step's number, 1 on the "
         "first step, in the bias corrections (1 - beta**t).",
+        "adam_bias_correction_partial": "Both moments need the bias correction: m_hat = m / "
+        "(1 - beta1**t) and v_hat = v / (1 - beta2**t).",
+        "moment_new_gradient_unweighted": "The new gradient enters the running means without "
+        "its weight: m = beta1 * m + (1 - beta1) * g and v = beta2 * v + (1 - beta2) * g**2.",
+        "adam_sqrt_missing": "The step divides by the square root of v_hat: m_hat / "
+        "(sqrt(v_hat) + eps), not m_hat / (v_hat + eps).",
+        "adam_corrected_moments_stored": "Return the running means m and v themselves as the "
+        "new state; m_hat and v_hat (bias-corrected) are used only for this step's update.",
         "update_sign": "The step goes uphill: subtract lr * m_hat / (sqrt(v_hat) + eps).",
         # a07: truncated BPTT over a stream
         "state_not_carried_across_windows": "The state is not carried from window to window: "

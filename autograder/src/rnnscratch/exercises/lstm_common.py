@@ -49,11 +49,12 @@ def np_gates(x, h, p, swap=None, act_g=np.tanh, act_sig=sig, bias=True, pswap=No
     return out
 
 
-def np_cell(x, h, c, p, *, cell_tanh=True, forget=True, **kw):
+def np_cell(x, h, c, p, *, cell_tanh=True, forget=True, old_c=False, **kw):
     """One numpy LSTM step with optional mistakes -> (h, c)."""
     gt = np_gates(x, h, p, **kw)
     c_new = (gt["f"] * c if forget else c) + gt["i"] * gt["g"]
-    h_new = gt["o"] * (np.tanh(c_new) if cell_tanh else c_new)
+    c_out = c if old_c else c_new  # old_c: h from the previous cell state (a step behind)
+    h_new = gt["o"] * (np.tanh(c_out) if cell_tanh else c_out)
     return h_new, c_new
 
 

@@ -498,7 +498,33 @@ def diagnose(spec: Spec, inputs: dict, node: Node, expected, where=None) -> Diag
             explains_all.append((variant.mistake, variant.note))
     if explains_all:
         return Diagnosis(_distinct(explains_all))
+    for path in where:
+        if not per_part[path]:
+            per_part[path] = _misplaced(path, recorded.get(path), expected, names, root)
     return Diagnosis(parts={p: _distinct(v) for p, v in per_part.items() if v})
+
+
+def _misplaced(path: str, n: Node | None, expected, names, root) -> list[tuple[str, str]]:
+    """Mistakes of any function with several outputs, when no variant explains a part: the
+    part is all zeros (a buffer allocated and never filled), or holds the values another part
+    should hold (the wrong variable stored or returned)."""
+    if n is None or n.data is None or n.data.dtype.kind not in "iuf":
+        return []
+    data = np.asarray(n.data, dtype=np.float64)
+    want = _value_leaves(expected, names, root)
+    if np.shape(want.get(path)) != data.shape:
+        return []
+    if not np.any(data) and np.any(want[path]):
+        return [("output_left_zero", f"{path} is all zeros.")]
+    others = [
+        other
+        for other, value in want.items()
+        if other != path and np.shape(value) == data.shape and np.any(value)
+        if (rows := _close_rows(data, value)) is not None and rows.all()
+    ]
+    if others:
+        return [("value_in_wrong_place", f"{path} holds the values expected for {others[0]}.")]
+    return []
 
 
 def _explain_all(found: list[tuple[str, str]]) -> str:
