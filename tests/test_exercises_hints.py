@@ -802,6 +802,21 @@ def rnn_backward_dxs_never_filled(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
     return g | {"dxs": np.zeros_like(xs)}
 
 
+def rnn_cell_backward_dW_hh_from_h(dh, x, h_prev, h, W_ih, W_hh):
+    g = rnn.rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh)
+    return g | {"dW_hh": (dh * (1 - h**2)).T @ h}
+
+
+def rnn_cell_backward_mean(dh, x, h_prev, h, W_ih, W_hh):
+    g = rnn.rnn_cell_backward(dh, x, h_prev, h, W_ih, W_hh)
+    B = dh.shape[0]
+    return {k: v / B if k.startswith(("dW", "db")) else v for k, v in g.items()}
+
+
+def rnn_cell_both_transposed(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih + b_ih + h_prev @ W_hh + b_hh)
+
+
 def wrap_adam(**kw):
     def f(p, grads, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         return adam(p, grads, m, v, t, lr, beta1, beta2, eps, **kw)
@@ -885,6 +900,9 @@ WRONG += [
     ("lstm_cell", "visible", lstm_cell_tanh_c_prev, "c_prev_for_c"),
     ("lstm_forward", "visible", lstm_forward_stores_h_as_c, "value_in_wrong_place"),
     ("rnn_backward", "visible", rnn_backward_dxs_never_filled, "output_left_zero"),
+    ("rnn_cell_backward", "visible", rnn_cell_backward_dW_hh_from_h, "dW_hh_uses_h_t"),
+    ("rnn_cell_backward", "visible", rnn_cell_backward_mean, "grads_averaged_over_batch"),
+    ("rnn_cell", "square", rnn_cell_both_transposed, "weight_transposed"),
     ("adam_step", "visible", wrap_adam(reverse=True), "moment_blend_reversed"),
     ("adam_step", "visible", wrap_adam(abs=True), "adam_v_not_squared"),
     ("adam_step", "visible_eps", wrap_adam(eps_inside=True), "adam_eps_inside_sqrt"),

@@ -47,7 +47,9 @@ def _cell_inputs(square=False, fixed=False):
     return make
 
 
-def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False):
+def _cell_backward(
+    p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False, dW_h=False, mean=False
+):
     dh, h, hp = p["dh"], p["h"], p["h_prev"]
     local = {
         "ok": 1 - h**2,
@@ -66,6 +68,10 @@ def _cell_backward(p, deriv="ok", dW_t=False, db_sum=True, Wt=False, Whh_t=False
         "db_ih": _db(da, db_sum),
         "db_hh": _db(da, db_sum),
     }
+    if dW_h:  # the weight gradient of W_hh paired with the step's own output h
+        out["dW_hh"] = da.T @ h
+    if mean:  # every parameter gradient divided by the batch size
+        out = out | {k: out[k] / dh.shape[0] for k in ("dW_ih", "dW_hh", "db_ih", "db_hh")}
     return out
 
 
@@ -109,6 +115,8 @@ RNN_CELL_BACKWARD = Spec(
             lambda p: _cell_backward(p, Whh_t=True),
             "Only W_hh is transposed: dh_prev = da @ W_hh.",
         ),
+        Variant("dW_hh_uses_h_t", lambda p: _cell_backward(p, dW_h=True), "dW_hh = da.T @ h_prev."),
+        Variant("grads_averaged_over_batch", lambda p: _cell_backward(p, mean=True)),
     ],
     backward=True,
 )

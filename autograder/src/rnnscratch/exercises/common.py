@@ -145,6 +145,9 @@ def affine_variants(names, act, act_name) -> list[Variant]:
         Variant("prev_state_term_dropped", v(act, use_h=False), f"h_prev @ {wh}.T is missing."),
         Variant("weight_transposed", v(act, x_t=True), f"Use x @ {wx}.T."),
         Variant("weight_transposed", v(act, h_t=True), f"Use h_prev @ {wh}.T."),
+        Variant(
+            "weight_transposed", v(act, x_t=True, h_t=True), f"Use x @ {wx}.T + h_prev @ {wh}.T."
+        ),
         Variant("weights_swapped", v(act, swap=True)),
         Variant("bias_outside_activation", v(act, bias_out=True)),
     ]

@@ -101,6 +101,8 @@ MISTAKES: dict[str, str] = {
     "the previous step produced (h_{t-1}), not h0, zeros or the step's own output.",
     "c_prev_for_c": "h uses the previous cell state: compute c = f * c_prev + i * g first, "
     "then h = o * tanh(c) with that new c (not tanh(c_prev)).",
+    "grads_averaged_over_batch": "The parameter gradients are averaged over the batch: the "
+    "loss is a sum over the batch, so dW = da.T @ x and db = da.sum(axis=0), without / B.",
     "h0_ignored": "The initial state h0 is ignored (the loop starts from zeros).",
     "off_by_one": "The outputs are shifted by one step: hs[t] must be the state *after* "
     "reading xs[t] (h_{t+1} in 1-based terms), not the state before it.",
