@@ -492,6 +492,8 @@ def lcb(
     forget=True,
     sig_d=True,
     swap_if=False,
+    do_c=False,
+    dc_prev_o=False,
 ):
     i, f, g, o = (gates[k] for k in "ifgo")
     tc = np.tanh(c)
@@ -499,7 +501,8 @@ def lcb(
     di, df = dct * g, dct * c_prev
     if swap_if:
         di, df = df, di
-    d = {"i": di, "f": df, "g": dct * i, "o": dh * tc}
+    d = {"i": di, "f": df, "g": dct * i, "o": dh * (c if do_c else tc)}
+    f = o if dc_prev_o else f
     da = {k: d[k] * (gates[k] * (1 - gates[k]) if sig_d else 1) for k in "ifo"}
     da["g"] = d["g"] * (1 - g**2)
     out = {"dx": 0, "dh_prev": 0, "dc_prev": dct * f if forget else dct}
@@ -667,6 +670,8 @@ WRONG = [
     ("lstm_cell_backward", "visible", wrap_lcb(cell_tanh=False), "cell_tanh_derivative_missing"),
     ("lstm_cell_backward", "visible", wrap_lcb(forget=False), "forget_gate_not_applied"),
     ("lstm_cell_backward", "visible", wrap_lcb(sig_d=False), "sigmoid_derivative_wrong"),
+    ("lstm_cell_backward", "visible", wrap_lcb(do_c=True), "output_gate_uses_c"),
+    ("lstm_cell_backward", "visible", wrap_lcb(dc_prev_o=True), "forget_gate_not_applied"),
     ("lstm_cell_backward", "visible", wrap_lcb(swap_if=True), "gates_swapped"),
     ("lstm_backward", "visible", lstm_backward_no_dc, "cell_gradient_not_carried"),
     ("gru_candidate", "visible", gru_candidate_cho, "reset_before_matmul"),

@@ -421,12 +421,19 @@ def np_cell_backward(
     swap=None,
     db_sum=True,
     dc_prev_from_dc=False,
+    do_kind="ok",
+    use_o=True,
+    prev_gate="f",
+    g_deriv=None,
+    W_t=False,
+    dW_t=False,
 ):
     """Numpy LSTM step backward with optional mistakes (a known-wrong variant generator)."""
     i, f, g, o = (gates[k] for k in GATES)
     tc = np.tanh(c)
-    do = dh * tc
-    dct = dc + dh * o * ((1 - tc**2) if cell_tanh else 1.0)
+    do = dh * {"ok": tc, "c": c, "one": 1.0, "extra": tc * (1 - tc**2)}[do_kind]
+    dct = dc + dh * (o if use_o else 1.0) * ((1 - tc**2) if cell_tanh else 1.0)
+    f = gates[prev_gate]  # (a wrong gate as the factor of dc_prev)
     d = {"f": dct * c_prev, "i": dct * g, "g": dct * i, "o": do}
     if swap is not None:
         a, b = swap
@@ -438,15 +445,18 @@ def np_cell_backward(
     for k in GATES:
         s = gates[k]
         if k == "g":
-            da[k] = d[k] * ((1 - s**2) if tanh_deriv else 1.0)
+            kind = g_deriv or ("ok" if tanh_deriv else "missing")
+            local = {"ok": 1 - s**2, "missing": 1.0, "sigmoid": s * (1 - s)}
+            da[k] = d[k] * (1 - np.tanh(s) ** 2 if kind == "again" else local.get(kind))
         else:
             da[k] = d[k] * _sig_d(s, {True: "ok", False: "missing"}.get(sig_deriv, sig_deriv))
     out = {"dx": 0.0, "dh_prev": 0.0, "dc_prev": dc_prev}
     for k in GATES:
-        out["dx"] = out["dx"] + da[k] @ p[f"W_i{k}"]
-        out["dh_prev"] = out["dh_prev"] + da[k] @ p[f"W_h{k}"]
-        out[f"dW_i{k}"] = da[k].T @ x
-        out[f"dW_h{k}"] = da[k].T @ h_prev
+        Wi, Wh = p[f"W_i{k}"], p[f"W_h{k}"]
+        out["dx"] = out["dx"] + da[k] @ (Wi.T if W_t else Wi)
+        out["dh_prev"] = out["dh_prev"] + da[k] @ (Wh.T if W_t else Wh)
+        out[f"dW_i{k}"] = x.T @ da[k] if dW_t else da[k].T @ x
+        out[f"dW_h{k}"] = h_prev.T @ da[k] if dW_t else da[k].T @ h_prev
         out[f"db_i{k}"] = da[k].sum(0) if db_sum else da[k]
         out[f"db_h{k}"] = da[k].sum(0) if db_sum else da[k]
     return out
@@ -485,6 +495,28 @@ def _variants(fn):
         Variant("gates_swapped", fn(swap=("g", "i")), "di = dc * g and dg = dc * i (swapped)."),
         Variant("bias_grad_not_summed", fn(db_sum=False)),
         Variant("dc_prev_from_incoming", fn(dc_prev_from_dc=True)),
+        Variant("output_gate_uses_c", fn(do_kind="c")),
+        Variant("chain_factor_missing", fn(do_kind="one"), "do = dh * tanh(c)."),
+        Variant(
+            "extra_derivative",
+            fn(do_kind="extra"),
+            "do = dh * tanh(c): no tanh'(c) there (it belongs to the path from h to c).",
+        ),
+        Variant(
+            "chain_factor_missing",
+            fn(use_o=False),
+            "h = o * tanh(c): the path from h to c is dh * o * (1 - tanh(c)**2).",
+        ),
+        Variant(
+            "forget_gate_not_applied",
+            fn(prev_gate="o"),
+            "You multiplied by o; c_t = f * c_prev + i * g, so dc_prev = dc_t * f.",
+        ),
+        Variant("candidate_derivative_wrong", fn(g_deriv="sigmoid")),
+        Variant("derivative_of_output", fn(g_deriv="again")),
+        Variant("derivative_of_output", fn(sig_deriv="again")),
+        Variant("backward_weight_transposed", fn(W_t=True)),
+        Variant("gradient_transposed", fn(dW_t=True)),
     ]
 
 
