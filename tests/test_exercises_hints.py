@@ -579,6 +579,16 @@ class AlwaysEqual:
     __hash__ = None
 
 
+def gru_cell_tanh_gates(x, h_prev, p):
+    def gate(k):
+        return np.tanh(x @ p[f"W_i{k}"].T + p[f"b_i{k}"] + h_prev @ p[f"W_h{k}"].T + p[f"b_h{k}"])
+
+    r, z = gate("r"), gate("z")
+    hn = h_prev @ p["W_hn"].T + p["b_hn"]
+    n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * hn)
+    return (1 - z) * n + z * h_prev
+
+
 WRONG = [
     ("sigmoid", "visible_extreme", sigmoid_unstable, "unstable_sigmoid"),
     ("sigmoid", "visible", lambda x: np.tanh(x), "tanh_for_sigmoid"),
@@ -678,6 +688,7 @@ WRONG = [
     ("gru_candidate", "visible", gru_candidate_bias_outside, "reset_excludes_bias"),
     ("gru_candidate", "visible_reset_closed", gru_candidate_no_reset, "reset_ignored"),
     ("gru_cell", "visible", gru_cell_flipped, "update_gate_flipped"),
+    ("gru_cell", "visible", gru_cell_tanh_gates, "tanh_for_sigmoid"),
     ("gru_cell", "visible", gru_cell_rz_swapped, "gates_swapped"),
     ("gru_cell", "visible", gru.cho_gru_cell, "reset_before_matmul"),
     ("cho_gru_cell", "visible", gru.gru_cell, "reset_after_matmul"),
@@ -822,6 +833,21 @@ def rnn_cell_both_transposed(x, h_prev, W_ih, W_hh, b_ih, b_hh):
     return np.tanh(x @ W_ih + b_ih + h_prev @ W_hh + b_hh)
 
 
+def rnn_backward_W_hh_transposed(dhs, xs, h0, hs, W_ih, W_hh, truncate=None):
+    g = {"dxs": np.zeros_like(xs), "dW_ih": 0.0, "dW_hh": 0.0, "db_ih": 0.0, "db_hh": 0.0}
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(xs.shape[0])):
+        h_prev = hs[t - 1] if t else h0
+        da = (dhs[t] + dh_next) * (1 - hs[t] ** 2)
+        g["dxs"][t] = da @ W_ih
+        dh_next = da @ W_hh.T
+        g["dW_ih"] = g["dW_ih"] + da.T @ xs[t]
+        g["dW_hh"] = g["dW_hh"] + da.T @ h_prev
+        g["db_ih"] = g["db_ih"] + da.sum(0)
+        g["db_hh"] = g["db_hh"] + da.sum(0)
+    return g | {"dh0": dh_next}
+
+
 def wrap_adam(**kw):
     def f(p, grads, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         return adam(p, grads, m, v, t, lr, beta1, beta2, eps, **kw)
@@ -907,6 +933,7 @@ WRONG += [
     ("rnn_backward", "visible", rnn_backward_dxs_never_filled, "output_left_zero"),
     ("rnn_cell_backward", "visible", rnn_cell_backward_dW_hh_from_h, "dW_hh_uses_h_t"),
     ("rnn_cell_backward", "visible", rnn_cell_backward_mean, "grads_averaged_over_batch"),
+    ("rnn_backward", "visible", rnn_backward_W_hh_transposed, "backward_weight_transposed"),
     ("rnn_cell", "square", rnn_cell_both_transposed, "weight_transposed"),
     ("adam_step", "visible", wrap_adam(reverse=True), "moment_blend_reversed"),
     ("adam_step", "visible", wrap_adam(abs=True), "adam_v_not_squared"),

@@ -151,6 +151,7 @@ def _bptt(
     trunc="ok",
     shift=0,
     last_only=False,
+    cell=None,
 ):
     xs, hs, h0 = p["xs"], p["hs"], p["h0"]
     T = xs.shape[0]
@@ -163,7 +164,8 @@ def _bptt(
         q |= {"W_ih": p["W_ih"], "W_hh": p["W_hh"]}
         if deriv == "h_prev":
             q["h"] = h_prev
-        c = _cell_backward(q, deriv={"missing": "missing"}.get(deriv, "ok"))
+        local = deriv if deriv in ("missing", "not_squared", "tanh_again") else "ok"
+        c = _cell_backward(q, deriv=local, **(cell or {}))
         g["dxs"][s] += c["dx"]
         for k in GRAD_NAMES:
             g[k] = g[k] + c[k] if accumulate else c[k]
@@ -241,6 +243,16 @@ RNN_BACKWARD = Spec(
         ),
         Variant("step_off_by_one", lambda p: _bptt(p, shift=1), "Step t received dhs[t + 1]."),
         Variant("step_off_by_one", lambda p: _bptt(p, shift=-1), "Step t received dhs[t - 1]."),
+        Variant("derivative_not_squared", lambda p: _bptt(p, deriv="not_squared")),
+        Variant("derivative_of_output", lambda p: _bptt(p, deriv="tanh_again")),
+        Variant("gradient_transposed", lambda p: _bptt(p, cell={"dW_t": True})),
+        Variant("backward_weight_transposed", lambda p: _bptt(p, cell={"Wt": True})),
+        Variant(
+            "backward_weight_transposed",
+            lambda p: _bptt(p, cell={"Whh_t": True}),
+            "Only W_hh is transposed: dh_prev = da @ W_hh.",
+        ),
+        Variant("grads_averaged_over_batch", lambda p: _bptt(p, cell={"mean": True})),
     ],
     backward=True,
 )

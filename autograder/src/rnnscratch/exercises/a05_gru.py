@@ -143,14 +143,16 @@ def _cell_inputs(square=False, fixed=False, zero_state=False):
     return make
 
 
-def np_gru_cell(x, h, p, form="torch", flip=False, swap=False, act_n=np.tanh, bias=True):
+def np_gru_cell(
+    x, h, p, form="torch", flip=False, swap=False, act_n=np.tanh, bias=True, act_gate=sig
+):
     """Numpy GRU step with optional mistakes (known-wrong variant generator)."""
 
     def pre(k):
         a = x @ p[f"W_i{k}"].T + h @ p[f"W_h{k}"].T
         return a + (p[f"b_i{k}"] + p[f"b_h{k}"] if bias else 0.0)
 
-    r, z = sig(pre("r")), sig(pre("z"))
+    r, z = act_gate(pre("r")), act_gate(pre("z"))
     if swap:
         r, z = z, r
     q = {
@@ -176,6 +178,7 @@ def _cell_variants(fn, base):
             "gates_swapped", fn(form=base, swap=True), "The reset and update gates are swapped."
         ),
         Variant("sigmoid_for_tanh", fn(form=base, act_n=sig), "The candidate n uses tanh."),
+        Variant("tanh_for_sigmoid", fn(form=base, act_gate=np.tanh), "r and z use the sigmoid."),
         Variant("reset_ignored", fn(form="ignored")),
         Variant("bias_dropped", fn(form=base, bias=False)),
         *([Variant("b_hn_dropped", fn(form="no_b_hn"))] if base == "torch" else []),
