@@ -79,5 +79,5 @@ def main(argv) -> None:
 
     report("held-out round 1 (then used for one round of catalogue work)", HELDOUT)
     report("held-out round 2 (then used for catalogue work too)", HELDOUT2)
-    report("held-out round 3 (after its one measurement, only its 2 misnamed were fixed)", HELDOUT3)
+    report("held-out round 3 (measured once, then used for catalogue work by class)", HELDOUT3)
     print("catalogued mistakes (distinct keys in variants) per assignment:", catalogue_sizes())

@@ -134,14 +134,20 @@ def np_candidate_backward(
     scale_b=True,
     scale_hidden=True,
     db_sum=True,
+    W_t=False,
+    dW_t=False,
 ):
     """Numpy backward of the candidate with optional mistakes -> dict of gradients."""
     if tanh_deriv == "ok":
         da = dn * (1 - n**2)
     elif tanh_deriv == "not_squared":
         da = dn * (1 - n)
+    elif tanh_deriv == "again":
+        da = dn * (1 - np.tanh(n) ** 2)
     else:
         da = dn
+    if W_t:  # the weights used transposed in the backward pass (square sizes only)
+        W_in, W_hn = W_in.T, W_hn.T
     hn = h_prev @ W_hn.T + (b_hn if dr_bias else 0.0)
     if form == "cho":  # the reset gate treated as if it scaled h_prev before the matmul
         dq = da @ W_hn
@@ -152,13 +158,13 @@ def np_candidate_backward(
         dhn = da * r if scale_hidden else da
         dr = da * hn
         dh_prev = dhn @ W_hn
-        dW_hn = dhn.T @ h_prev
+        dW_hn = h_prev.T @ dhn if dW_t else dhn.T @ h_prev
     dhn_b = da * r if (scale_b and scale_hidden) else da
     out = {
         "dx": da @ W_in,
         "dh_prev": dh_prev,
         "dr": dr,
-        "dW_in": da.T @ x,
+        "dW_in": x.T @ da if dW_t else da.T @ x,
         "dW_hn": dW_hn,
         "db_in": da.sum(0) if db_sum else da,
         "db_hn": dhn_b.sum(0) if db_sum else dhn_b,
@@ -204,6 +210,9 @@ CANDIDATE_BACKWARD = Spec(
         Variant("b_hn_grad_not_scaled", _cand_variant(scale_b=False)),
         Variant("reset_not_in_hidden_grads", _cand_variant(scale_hidden=False)),
         Variant("bias_grad_not_summed", _cand_variant(db_sum=False)),
+        Variant("derivative_of_output", _cand_variant(tanh_deriv="again")),
+        Variant("backward_weight_transposed", _cand_variant(W_t=True)),
+        Variant("gradient_transposed", _cand_variant(dW_t=True)),
     ],
 )
 
@@ -235,7 +244,7 @@ def _gate_inputs(gate, zero=(), square=False, fixed=False):
 
 
 def np_gate_backward(
-    ds, x, h_prev, s, W_x, W_h, *, deriv="ok", dW_t=False, db_sum=True, swap=False
+    ds, x, h_prev, s, W_x, W_h, *, deriv="ok", dW_t=False, db_sum=True, swap=False, W_t=False
 ):
     """Numpy backward of a sigmoid gate with optional mistakes -> (dx, dh_prev, dW_x, dW_h, db)."""
     if deriv == "ok":
@@ -249,6 +258,8 @@ def np_gate_backward(
     else:
         da = ds
     Wx, Wh = (W_h, W_x) if swap else (W_x, W_h)
+    if W_t:  # the weights used transposed in the backward pass (square sizes only)
+        Wx, Wh = Wx.T, Wh.T
     dW_x = x.T @ da if dW_t else da.T @ x
     dW_h = h_prev.T @ da if dW_t else da.T @ h_prev
     db = da.sum(0) if db_sum else da
@@ -303,6 +314,7 @@ def _gate_spec(gate, title):
             Variant("gradient_transposed", variant(dW_t=True)),
             Variant("bias_grad_not_summed", variant(db_sum=False)),
             Variant("weights_swapped", variant(swap=True), f"dx uses {wx}, dh_prev uses {wh}."),
+            Variant("backward_weight_transposed", variant(W_t=True)),
         ],
     )
 
@@ -386,6 +398,11 @@ def _cell_variants(fn):
         Variant("b_hn_grad_not_scaled", fn(cand={"scale_b": False})),
         Variant("reset_not_in_hidden_grads", fn(cand={"scale_hidden": False})),
         Variant("sigmoid_derivative_wrong", fn(gate={"deriv": "missing"})),
+        Variant("tanh_derivative_for_sigmoid", fn(gate={"deriv": "tanh"})),
+        Variant("derivative_not_squared", fn(cand={"tanh_deriv": "not_squared"})),
+        Variant("derivative_of_output", fn(cand={"tanh_deriv": "again"})),
+        Variant("backward_weight_transposed", fn(cand={"W_t": True}, gate={"W_t": True})),
+        Variant("gradient_transposed", fn(cand={"dW_t": True}, gate={"dW_t": True})),
         *(Variant("sigmoid_derivative_wrong", fn(gate={"deriv": k}), n) for k, n in HALF_SIGMOID),
         Variant("gates_swapped", fn(swap=True), "The gradients of r and z are swapped."),
         Variant("bias_grad_not_summed", fn(gate={"db_sum": False}, cand={"db_sum": False})),
