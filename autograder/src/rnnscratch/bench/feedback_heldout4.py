@@ -223,7 +223,7 @@ def cb_dh_prev_W_hh_T(dh, x, h_prev, h, W_ih, W_hh):
 
 
 def cb_einsum(dh, x, h_prev, h, W_ih, W_hh):
-    da = dh / np.cosh(np.arctanh(h)) ** 2
+    da = dh * (1 + h) * (1 - h)
     return {
         "dx": np.einsum("bh,hd->bd", da, W_ih),
         "dh_prev": np.einsum("bh,hk->bk", da, W_hh),
