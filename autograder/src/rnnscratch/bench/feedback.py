@@ -4,7 +4,9 @@
 
 For every answer of `feedback_corpus.CORPUS` (the catalogue's own corpus), and of the held-out
 corpora `feedback_heldout.HELDOUT` (round 1, since used for tuning) and
-`feedback_heldout2.HELDOUT2` (round 2, likewise) and `feedback_heldout3.HELDOUT3` (round 3,
+`feedback_heldout2.HELDOUT2` (round 2, likewise), `feedback_heldout4.HELDOUT4` (round 4,
+written by an examiner who saw neither the checks nor their messages) and
+`feedback_heldout3.HELDOUT3` (round 3,
 measured once; see its docstring), the check's verdict is classed as:
 named (the expected mistake is among those the message names), misnamed (the message names
 other mistakes only), unnamed (a generic message), accepted (a wrong answer passed), and for
@@ -76,8 +78,10 @@ def main(argv) -> None:
     from rnnscratch.bench.feedback_heldout import HELDOUT
     from rnnscratch.bench.feedback_heldout2 import HELDOUT2
     from rnnscratch.bench.feedback_heldout3 import HELDOUT3
+    from rnnscratch.bench.feedback_heldout4 import HELDOUT4
 
     report("held-out round 1 (then used for one round of catalogue work)", HELDOUT)
     report("held-out round 2 (then used for catalogue work too)", HELDOUT2)
     report("held-out round 3 (measured once, then used for catalogue work by class)", HELDOUT3)
+    report("held-out round 4 (an independent examiner's; see its docstring)", HELDOUT4)
     print("catalogued mistakes (distinct keys in variants) per assignment:", catalogue_sizes())
