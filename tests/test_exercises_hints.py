@@ -3,7 +3,9 @@
 Each row is (function, test case, wrong implementation, expected catalogue key). Every key of
 the hint catalogue is produced by at least one row here, in the feedback corpus
 (`rnnscratch.bench.feedback_corpus`, tests/test_feedback_corpus.py) or in
-test_exercises_grading.py.
+test_exercises_grading.py. The wrong implementations are written independently of the
+catalogue's variants (as a student would write them), so `duplicates` pairs a few with the
+variants and the held-out corpora: deliberate, a test must not reuse the code it tests.
 """
 
 import numpy as np

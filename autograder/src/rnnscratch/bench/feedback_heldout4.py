@@ -11,6 +11,8 @@ rnnscratch.models on random inputs built by hand (a throwaway script outside the
 
 Expected keys are what a human grader would name; "uncatalogued" marks a realistic mistake the
 catalogue has no entry for; None marks a correct but unusual implementation that must pass.
+Answers repeat shapes of the other corpora and the hint tests on purpose (`duplicates` pairs
+them): each corpus is written independently, the way different students write the same mistake.
 
 The lead's single measurement (after the catalogue work of branch `catalogue`, whose author
 never saw this file), nothing changed since: 105 wrong answers, 97 named (92.4%), 2 misnamed,

@@ -323,14 +323,19 @@ def merge(sub: Submission, remote: dict) -> dict:
 def lost(sub: Submission, assignment: source.Assignment, why: str, started: float) -> dict:
     """A submission no worker could grade: a zero with the reason, to regrade later."""
     sub.problem = f"not graded: {why}; the instructor can regrade it with --student {sub.student}"
+    return _zero_result(sub, assignment, sub.problem, time.monotonic() - started)
+
+
+def _zero_result(sub: Submission, assignment: source.Assignment, why: str, seconds=0.0) -> dict:
+    """``grade_one``'s plain result for a submission that scores zero with the reason ``why``."""
     return {
         "sub": sub,
         "notes": list(sub.notes),
         "errors": {},
         "runs": 0,
         "log": "",
-        "seconds": time.monotonic() - started,
-        "results": pipeline._zero(assignment, sub.problem),
+        "seconds": seconds,
+        "results": pipeline._zero(assignment, why),
     }
 
 
@@ -391,11 +396,4 @@ def grade_all(
 
 
 def _unrunnable(sub: Submission, assignment: source.Assignment) -> dict:
-    return {
-        "sub": sub,
-        "notes": list(sub.notes),
-        "errors": {},
-        "runs": 0,
-        "log": "",
-        "results": pipeline._zero(assignment, f"not graded: {sub.problem}"),
-    }
+    return _zero_result(sub, assignment, f"not graded: {sub.problem}")
