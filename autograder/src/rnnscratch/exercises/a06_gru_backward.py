@@ -7,6 +7,7 @@ for the cell and the sequence. The known-wrong variants below are numpy (they ar
 
 import numpy as np
 
+from rnnscratch.exercises import a05_gru
 from rnnscratch.exercises.a04_lstm_backward import HALF_SIGMOID
 from rnnscratch.exercises.common import VISIBLE, normal, random_dims, sig
 from rnnscratch.exercises.plain import group
@@ -93,23 +94,12 @@ CAND_ARGS = ("dn", "x", "h_prev", "r", "n", "W_in", "W_hn", "b_hn")
 
 
 def _cand_inputs(zero=(), r=None, square=False, fixed=False):
+    """a05's candidate inputs (the forward's), then the incoming gradient dn and the forward's n."""
+    forward = a05_gru._cand_inputs(zero, r, square, fixed)
+
     def make(rng):
-        d = _dims(rng, fixed, square)
-        B, D, H = d["B"], d["D"], d["H"]
-        q = {
-            "dn": normal(rng, B, H),
-            "x": normal(rng, B, D),
-            "h_prev": np.tanh(normal(rng, B, H)),
-            "r": sig(normal(rng, B, H, scale=2.0)),
-            "W_in": normal(rng, H, D, scale=0.6),
-            "W_hn": normal(rng, H, H, scale=0.6),
-            "b_in": normal(rng, H, scale=0.6),
-            "b_hn": normal(rng, H, scale=0.6),
-        }
-        if r is not None:
-            q["r"] = np.full((B, H), float(r))
-        for k in zero:
-            q[k] = np.zeros_like(q[k])
+        q = forward(rng)
+        q["dn"] = normal(rng, *q["h_prev"].shape)
         q["n"] = _oracle().torch_gru_candidate(
             q["x"], q["h_prev"], q["r"], q["W_in"], q["W_hn"], q["b_in"], q["b_hn"]
         )
