@@ -25,6 +25,7 @@ EXERCISE_PROTOCOL = (
     "rnnscratch.exercises",
     "rnnscratch.exercises.harness",
     "rnnscratch.exercises.protocol",
+    "rnnscratch.exercises.release",
 )
 #: figure helpers that import nothing from the course, so experiments may draw with them
 FIGURES = ("rnnscratch.booktools.plots", "rnnscratch.booktools.diagrams.*")

@@ -21,7 +21,6 @@ from rnnscratch.exercises.harness import (
 )
 from rnnscratch.exercises.hints import MISTAKES
 from rnnscratch.exercises.registry import ASSIGNMENTS, SPECS
-from rnnscratch.exercises.release import student_version
 from rnnscratch.exercises.spec import Verdict
 
 install_name_error_hint()
@@ -38,5 +37,4 @@ __all__ = [
     "record",
     "reference",
     "save_inputs",
-    "student_version",
 ]

@@ -43,7 +43,7 @@ def gradebook(course: Course) -> Gradebook:
 def register(course: Course, assignment: Assignment) -> None:
     """Make sure the gradebook knows the assignment, its notebook and its cells (saved by
     generate_assignment's own configured preprocessors: ``exercises.student_version``)."""
-    from rnnscratch.exercises import student_version
+    from rnnscratch.exercises.release import student_version
     from rnnscratch.grading.handout import course_root
 
     with gradebook(course) as gb:

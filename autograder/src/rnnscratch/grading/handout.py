@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from rnnscratch import ROOT
-from rnnscratch.exercises import student_version
+from rnnscratch.exercises.release import student_version
 from rnnscratch.grading.course import Course
 
 
